@@ -37,7 +37,9 @@ export type LocalReplyReason =
   | 'redirect'
   | 'payload_too_large'
   | 'draining'
-  | 'internal_error';
+  | 'internal_error'
+  /** Not a reply: the access log's reason when the client went away before the response ended. */
+  | 'downstream_disconnect';
 
 /** Why an upstream exchange failed, as reported by a connection pool. */
 export type UpstreamFailureKind = 'connect_failure' | 'connect_timeout' | 'reset' | 'protocol_error' | 'overflow';

@@ -1,0 +1,442 @@
+/**
+ * ActiveStream: the per-stream engine. Takes a ServerStream from any codec, runs the request
+ * through the filter chain to the terminal router stage (route → cluster → endpoint → upstream
+ * pool), and the response back through the filters to the codec, with backpressure both ways,
+ * the route timeout, local replies, stats and the access log. It is also the FilterContext
+ * filters see and the LbContext balancers see.
+ * Must never: parse protocol bytes, block, or join body chunks unless a filter buffers them.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  HeaderMap,
+  type FilterContext,
+  type LbContext,
+  type LocalReply,
+  type LocalReplyReason,
+  type RequestBodyHandler,
+  type RouteInfo,
+  type ServerStream,
+  type StreamFilter,
+  type TimerHandle,
+  type UpstreamError,
+  type UpstreamRequest,
+  type UpstreamResponseHandler,
+} from '../api';
+import type { Clock, Logger } from '../api';
+import { FilterChainRunner, type ChainSink } from './filter-chain';
+import type { EngineCluster, EngineEndpoint, EngineRoute, StreamEnv } from './stream-env';
+import { setForwardedHeaders } from './forwarded-headers';
+import { upstreamFailureReply } from './local-replies';
+
+const EMPTY = Buffer.alloc(0);
+
+export class ActiveStream implements FilterContext, LbContext, RequestBodyHandler {
+  readonly requestId: string;
+  readonly clock: Clock;
+  readonly log: Logger;
+  private stateMap: Map<string, unknown> | null = null;
+  private filters: StreamFilter[] | null = null;
+  private reqChain: FilterChainRunner | null = null;
+  private respChain: FilterChainRunner | null = null;
+  private engineRoute: EngineRoute | null = null;
+  private routeResolved = false;
+  private clusterName: string | null = null;
+  private cluster: EngineCluster | null = null;
+  private endpoint: EngineEndpoint | null = null;
+  private upstream: UpstreamRequest | null = null;
+  private upstreamStart = 0;
+  private timer: TimerHandle | null = null;
+  private respHeaders: HeaderMap | null = null;
+  private status = 0;
+  private reason: LocalReplyReason | null = null;
+  private upstreamFailed = false;
+  private done = false;
+  private finished = false;
+  private requestEnded: boolean;
+
+  constructor(private readonly env: StreamEnv, private readonly stream: ServerStream) {
+    this.clock = env.clock;
+    this.log = env.log;
+    const h = stream.headers;
+    let id = h.get('x-request-id');
+    if (id === undefined || id === '') {
+      id = randomUUID();
+      h.set('x-request-id', id);
+    }
+    this.requestId = id;
+    this.requestEnded = stream.endStream;
+  }
+
+  // ---- FilterContext --------------------------------------------------------------------------
+
+  get listener(): string {
+    return this.env.listener;
+  }
+  get protocol(): string {
+    return this.stream.protocol;
+  }
+  get connection() {
+    return this.stream.connection;
+  }
+  get requestHeaders(): HeaderMap {
+    return this.stream.headers;
+  }
+  get responseHeaders(): HeaderMap | null {
+    return this.respHeaders;
+  }
+  get startTime(): number {
+    return this.stream.startTime;
+  }
+  get state(): Map<string, unknown> {
+    if (this.stateMap === null) this.stateMap = new Map();
+    return this.stateMap;
+  }
+  get route(): RouteInfo | null {
+    const r = this.matchRoute();
+    return r === null ? null : { name: r.name, cluster: this.clusterName };
+  }
+  get upstreamAddress(): string | null {
+    return this.endpoint === null ? null : this.endpoint.address;
+  }
+  // LbContext
+  get headers(): HeaderMap {
+    return this.stream.headers;
+  }
+  get sourceIp(): string {
+    return this.stream.connection.remoteAddress;
+  }
+
+  sendLocalReply(reply: Omit<LocalReply, 'reason'> & { reason?: LocalReply['reason'] }): void {
+    this.localReply({ ...reply, reason: reply.reason ?? 'filter_denied' });
+  }
+  continueRequest(): void {
+    if (this.reqChain !== null) this.reqChain.resume();
+  }
+  continueResponse(): void {
+    if (this.respChain !== null) this.respChain.resume();
+  }
+  bufferedBody(dir: 'request' | 'response'): Buffer {
+    const c = dir === 'request' ? this.reqChain : this.respChain;
+    return c === null ? EMPTY : c.bufferedBody();
+  }
+  setBufferedBody(dir: 'request' | 'response', body: Buffer): void {
+    const c = dir === 'request' ? this.reqChain : this.respChain;
+    if (c === null) throw new Error('no filter chain in this direction');
+    c.setBufferedBody(body);
+  }
+  clearRouteCache(): void {
+    this.routeResolved = false;
+    this.engineRoute = null;
+  }
+
+  // ---- start ----------------------------------------------------------------------------------
+
+  start(): void {
+    const stream = this.stream;
+    setForwardedHeaders(stream.headers, stream.connection);
+    const built = this.env.filters;
+    if (built.length > 0) {
+      const fs: StreamFilter[] = new Array(built.length);
+      for (let i = 0; i < built.length; i++) fs[i] = built[i].createFilter();
+      this.filters = fs;
+      this.reqChain = new FilterChainRunner('request', fs, this, this.requestSink, this.chainEvents, this.env.maxBufferBytes);
+    }
+    stream.attach(this);
+    if (this.reqChain !== null) this.reqChain.headers(stream.headers, stream.endStream);
+    else this.forwardHeaders(stream.headers, stream.endStream);
+  }
+
+  // ---- downstream request body (RequestBodyHandler) ---------------------------------------------
+
+  onData(chunk: Buffer): void {
+    if (this.done) return;
+    if (this.reqChain !== null) this.reqChain.data(chunk, false);
+    else this.forwardData(chunk, false);
+  }
+
+  onEnd(trailers: HeaderMap | null): void {
+    this.requestEnded = true;
+    if (this.done) return;
+    if (this.reqChain !== null) {
+      if (trailers !== null) this.reqChain.trailers(trailers);
+      else this.reqChain.data(EMPTY, true);
+    } else if (trailers !== null) this.forwardTrailers(trailers);
+    else this.forwardData(EMPTY, true);
+  }
+
+  onAbort(_reason: string): void {
+    if (this.done) return;
+    this.done = true;
+    this.reason = 'downstream_disconnect';
+    this.abortUpstream();
+    this.finish();
+  }
+
+  // ---- router stage: the terminal of the request chain ------------------------------------------
+
+  private readonly requestSink: ChainSink = {
+    headers: (h, end) => this.forwardHeaders(h, end),
+    data: (c, end) => this.forwardData(c, end),
+    trailers: (t) => this.forwardTrailers(t),
+  };
+
+  private matchRoute(): EngineRoute | null {
+    if (!this.routeResolved) {
+      this.engineRoute = this.env.routes.match(this.stream.headers);
+      this.routeResolved = true;
+    }
+    return this.engineRoute;
+  }
+
+  private forwardHeaders(h: HeaderMap, end: boolean): void {
+    const route = this.matchRoute();
+    if (route === null) return this.localReply({ status: 404, reason: 'no_route', body: 'no route matched\n' });
+    if (route.action === 'direct') {
+      const d = route.directResponse!;
+      const headers = d.headers.length > 0 ? new HeaderMap(d.headers.slice()) : undefined;
+      return this.localReply({ status: d.status, body: d.body, headers, reason: 'direct_response' });
+    }
+    if (route.action === 'redirect') {
+      const r = route.buildRedirect(h, h.get(':scheme') ?? 'http');
+      return this.localReply({
+        status: r.status,
+        headers: HeaderMap.from({ location: r.location }),
+        reason: 'redirect',
+      });
+    }
+    const name = route.pickCluster();
+    const cluster = name === null ? undefined : this.env.cluster(name);
+    this.clusterName = name;
+    if (cluster === undefined) return this.localReply({ status: 503, reason: 'no_healthy_endpoint', body: 'no cluster\n' });
+    this.cluster = cluster;
+    const ep = cluster.pick(this);
+    if (ep === null) {
+      return this.localReply({ status: 503, reason: 'no_healthy_endpoint', body: 'no healthy upstream\n' });
+    }
+    this.endpoint = ep;
+    if (route.hostRewrite !== undefined) h.set(':authority', route.hostRewrite);
+    const path = h.get(':path');
+    if (path !== undefined) {
+      const rewritten = route.rewritePath(path);
+      if (rewritten !== path) h.set(':path', rewritten);
+    }
+    if (route.timeoutMs > 0) this.timer = this.clock.setTimer(this.onTimeout, route.timeoutMs);
+    this.upstreamStart = this.clock.now();
+    cluster.requestStarted(ep);
+    this.upstream = ep.pool.request(h, end, this.upstreamHandler);
+  }
+
+  private forwardData(chunk: Buffer, end: boolean): void {
+    const up = this.upstream;
+    if (up === null || this.done) return;
+    if (chunk.length > 0 && !up.write(chunk)) {
+      this.stream.pause();
+      up.onDrain(this.resumeDownstream);
+    }
+    if (end) up.end(null);
+  }
+
+  private forwardTrailers(t: HeaderMap): void {
+    const up = this.upstream;
+    if (up === null || this.done) return;
+    up.end(t);
+  }
+
+  private readonly resumeDownstream = (): void => {
+    if (!this.done) this.stream.resume();
+  };
+
+  private readonly onTimeout = (): void => {
+    this.timer = null;
+    if (this.done) return;
+    this.upstreamFailed = true;
+    this.abortUpstream();
+    if (!this.stream.responseStarted) {
+      this.localReply({ status: 504, reason: 'timeout', body: 'upstream request timeout\n' });
+    } else {
+      this.reason = 'timeout';
+      this.resetDownstream();
+    }
+  };
+
+  // ---- upstream response (UpstreamResponseHandler) ---------------------------------------------
+
+  private onHeaders(headers: HeaderMap, end: boolean): void {
+    if (this.done) return;
+    this.status = Number(headers.get(':status')) || 0;
+    this.respHeaders = headers;
+    if (this.filters !== null) {
+      this.respChain = new FilterChainRunner('response', this.filters, this, this.responseSink, this.chainEvents, this.env.maxBufferBytes);
+      this.respChain.headers(headers, end);
+    } else this.respond(headers, end);
+  }
+
+  private onError(err: UpstreamError): void {
+    if (this.done) return;
+    this.upstreamFailed = true;
+    this.upstream = null;
+    if (!this.stream.responseStarted) {
+      this.env.clusterStats(this.clusterName!).failures(err.kind).inc();
+      this.localReply(upstreamFailureReply(err));
+    } else {
+      this.reason = err.kind === 'protocol_error' ? 'upstream_protocol_error' : 'upstream_reset';
+      this.resetDownstream();
+    }
+  }
+
+  private readonly responseSink: ChainSink = {
+    headers: (h, end) => this.respond(h, end),
+    data: (c, end) => this.writeDown(c, end),
+    trailers: (t) => this.endDown(t),
+  };
+
+  private respond(h: HeaderMap, end: boolean): void {
+    this.stream.respond(h, end);
+    if (end) this.complete();
+  }
+
+  private writeDown(chunk: Buffer, end: boolean): void {
+    if (this.done) return;
+    if (chunk.length > 0 && !this.stream.write(chunk) && this.upstream !== null) {
+      const up = this.upstream;
+      up.pause();
+      this.stream.onDrain(() => up.resume());
+    }
+    if (end) this.endDown(null);
+  }
+
+  private endDown(t: HeaderMap | null): void {
+    if (this.done) return;
+    this.stream.end(t);
+    this.complete();
+  }
+
+  /** The upstream side, as a handler object (its onData/onEnd are response events). */
+  readonly upstreamHandler: UpstreamResponseHandler = {
+    onHeaders: (h, end) => this.onHeaders(h, end),
+    onData: (chunk) => {
+      if (this.done) return;
+      if (this.respChain !== null) this.respChain.data(chunk, false);
+      else this.writeDown(chunk, false);
+    },
+    onEnd: (trailers) => {
+      if (this.done) return;
+      this.upstream = null;
+      if (this.respChain !== null) {
+        if (trailers !== null) this.respChain.trailers(trailers);
+        else this.respChain.data(EMPTY, true);
+      } else this.endDown(trailers);
+    },
+    onError: (err) => this.onError(err),
+  };
+
+  // ---- endings -------------------------------------------------------------------------------
+
+  private readonly chainEvents = {
+    onFilterError: (err: unknown) => {
+      this.log.error('filter failed', { err: String(err), request_id: this.requestId });
+      this.localReply({ status: 500, reason: 'internal_error', body: 'filter error\n' });
+    },
+    onBufferOverflow: () => {
+      if (!this.stream.responseStarted) this.localReply({ status: 413, reason: 'payload_too_large', body: 'payload too large\n' });
+      else {
+        this.reason = 'payload_too_large';
+        this.resetDownstream();
+      }
+    },
+    pauseSource: () => this.stream.pause(),
+    resumeSource: () => this.stream.resume(),
+    isDone: () => this.done,
+  };
+
+  private localReply(reply: LocalReply): void {
+    if (this.done) return;
+    this.abortUpstream();
+    if (this.stream.responseStarted) {
+      this.reason = reply.reason;
+      this.resetDownstream();
+      return;
+    }
+    this.done = true;
+    this.status = reply.status;
+    this.reason = reply.reason;
+    this.env.stats.localReplies(reply.reason).inc();
+    this.stream.sendLocalReply(reply);
+    this.finish();
+  }
+
+  private resetDownstream(): void {
+    this.done = true;
+    this.stream.reset();
+    this.finish();
+  }
+
+  private complete(): void {
+    if (this.done) return;
+    this.done = true;
+    if (!this.requestEnded) this.abortUpstream();
+    this.finish();
+  }
+
+  private abortUpstream(): void {
+    const up = this.upstream;
+    if (up === null) return;
+    this.upstream = null;
+    up.abort();
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.timer !== null) {
+      this.timer.cancel();
+      this.timer = null;
+    }
+    const env = this.env;
+    const now = this.clock.now();
+    if (this.cluster !== null && this.endpoint !== null) {
+      this.cluster.requestFinished(this.endpoint, !this.upstreamFailed && this.status < 500);
+      if (this.respHeaders !== null) {
+        const cs = env.clusterStats(this.cluster.name);
+        cs.requests(this.status).inc();
+        cs.duration.observe((now - this.upstreamStart) / 1000);
+      }
+    }
+    env.stats.requests(this.stream.protocol, this.status).inc();
+    env.stats.duration.observe((now - this.stream.startTime) / 1000);
+    const filters = this.filters;
+    if (filters !== null) {
+      for (const f of filters) {
+        try {
+          if (f.onLog !== undefined) f.onLog(this);
+          if (f.onDestroy !== undefined) f.onDestroy();
+        } catch (err) {
+          this.log.warn('filter onLog/onDestroy failed', { err: String(err) });
+        }
+      }
+    }
+    if (env.accessLog !== null) this.writeAccessLog(now);
+  }
+
+  private writeAccessLog(now: number): void {
+    const h = this.stream.headers;
+    const route = this.engineRoute;
+    this.env.accessLog!.write({
+      time: this.clock.wallNow() - (now - this.stream.startTime),
+      listener: this.env.listener,
+      route: route === null ? null : route.name,
+      cluster: this.clusterName,
+      upstream: this.endpoint === null ? null : this.endpoint.address,
+      protocol: this.stream.protocol,
+      method: h.get(':method') ?? null,
+      authority: h.get(':authority') ?? null,
+      path: h.get(':path') ?? null,
+      status: this.status,
+      reason: this.reason,
+      bytes_in: this.stream.bytesReceived,
+      bytes_out: this.stream.bytesSent,
+      duration_ms: Math.round((now - this.stream.startTime) * 1000) / 1000,
+      request_id: this.requestId,
+    });
+  }
+}

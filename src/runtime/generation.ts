@@ -1,0 +1,176 @@
+/**
+ * Generation: everything compiled from one config — per listener its route table, built filter
+ * chain, limits and codec; the cluster manager — ready to serve before anything is swapped in.
+ * Building is all-or-nothing: every problem is collected into one ConfigError with paths.
+ * Must never: bind sockets or touch the running generation (reuse of warm clusters aside).
+ */
+import {
+  ConfigError,
+  registry,
+  type BuiltFilter,
+  type Clock,
+  type ConfigIssue,
+  type ListenerProtocol,
+  type Logger,
+  type ServerStream,
+} from '../api';
+import type { ListenerConfig, SwitchyardConfig } from '../config/types';
+import type { StatsRegistry } from '../observability/stats';
+import type { AccessLog } from '../observability/access-log';
+import { compileRouteTable } from '../router';
+import { ClusterManager } from '../upstream/cluster-manager';
+import { ActiveStream } from '../proxy/active-stream';
+import { ClusterStats, ListenerStats, type StreamEnv } from '../proxy/stream-env';
+import type { ListenerGeneration } from '../listener/listener';
+
+export interface GenerationDeps {
+  stats: StatsRegistry;
+  clock: Clock;
+  log: Logger;
+  accessLog: AccessLog | null;
+  random?: () => number;
+}
+
+export interface ListenerPlan {
+  readonly config: ListenerConfig;
+  readonly env: StreamEnv;
+  readonly gen: ListenerGeneration;
+}
+
+export interface Generation {
+  readonly config: SwitchyardConfig;
+  readonly clusters: ClusterManager;
+  readonly listeners: ReadonlyMap<string, ListenerPlan>;
+  /** Filters built for this generation, destroyed when it is retired. */
+  readonly builtFilters: readonly BuiltFilter[];
+}
+
+async function buildFilters(
+  l: ListenerConfig,
+  li: number,
+  config: SwitchyardConfig,
+  deps: GenerationDeps,
+  issues: ConfigIssue[],
+): Promise<BuiltFilter[]> {
+  const out: BuiltFilter[] = [];
+  for (let fi = 0; fi < l.filters.length; fi++) {
+    const f = l.filters[fi];
+    const path = `listeners[${li}].filters[${fi}]`;
+    if (f.name === 'router') {
+      if (fi !== l.filters.length - 1) issues.push({ path: `${path}.name`, message: 'the router filter must be the last filter' });
+      continue;
+    }
+    const factory = registry.filter(f.name);
+    if (factory === undefined) {
+      issues.push({ path: `${path}.name`, message: `unknown filter "${f.name}"` });
+      continue;
+    }
+    try {
+      out.push(
+        await factory.build(f.config ?? {}, {
+          listener: l.name,
+          clock: deps.clock,
+          log: deps.log,
+          baseDir: config.base_dir,
+          clusterNames: config.clusters.map((c) => c.name),
+        }),
+      );
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        for (const i of err.issues) issues.push({ path: i.path ? `${path}.config.${i.path}` : `${path}.config`, message: i.message });
+      } else {
+        issues.push({ path: `${path}.config`, message: err instanceof Error ? err.message : String(err) });
+      }
+    }
+  }
+  return out;
+}
+
+export async function buildGeneration(
+  config: SwitchyardConfig,
+  deps: GenerationDeps,
+  previous: Generation | null,
+): Promise<Generation> {
+  const issues: ConfigIssue[] = [];
+  const random = deps.random ?? Math.random;
+  const filtersByListener: BuiltFilter[][] = [];
+  for (let li = 0; li < config.listeners.length; li++) {
+    filtersByListener.push(await buildFilters(config.listeners[li], li, config, deps, issues));
+  }
+  const protocols: ListenerProtocol[] = [];
+  config.listeners.forEach((l, li) => {
+    const codec = registry.codec(l.protocol);
+    if (codec === undefined || codec.listener === undefined) {
+      issues.push({ path: `listeners[${li}].protocol`, message: `no listener codec "${l.protocol}"` });
+    } else protocols.push(codec.listener);
+  });
+  if (issues.length > 0) {
+    for (const fs of filtersByListener) for (const f of fs) f.destroy?.();
+    throw new ConfigError(issues);
+  }
+
+  let clusters: ClusterManager;
+  try {
+    clusters = ClusterManager.build(config.clusters, {
+      stats: deps.stats,
+      clock: deps.clock,
+      random,
+      protocols: (name: string) => registry.codec(name)?.upstream,
+    }, previous?.clusters);
+  } catch (err) {
+    for (const fs of filtersByListener) for (const f of fs) f.destroy?.();
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError([{ path: 'clusters', message: err instanceof Error ? err.message : String(err) }]);
+  }
+
+  const clusterStats = new Map<string, ClusterStats>();
+  for (const c of config.clusters) clusterStats.set(c.name, new ClusterStats(deps.stats, c.name, c.protocol));
+
+  const listeners = new Map<string, ListenerPlan>();
+  config.listeners.forEach((l, li) => {
+    const env: StreamEnv = {
+      listener: l.name,
+      routes: compileRouteTable(l.routes, { random }),
+      filters: filtersByListener[li],
+      cluster: (name) => clusters.get(name),
+      clusterStats: (name) => {
+        let s = clusterStats.get(name);
+        if (s === undefined) {
+          s = new ClusterStats(deps.stats, name, 'unknown');
+          clusterStats.set(name, s);
+        }
+        return s;
+      },
+      stats: new ListenerStats(deps.stats, l.name),
+      accessLog: deps.accessLog,
+      clock: deps.clock,
+      log: deps.log,
+      maxBufferBytes: l.limits.max_buffer_bytes,
+    };
+    const gen: ListenerGeneration = {
+      protocol: protocols[li],
+      maxConnections: l.limits.max_connections,
+      limits: {
+        maxHeaderBytes: l.limits.max_header_bytes,
+        headerTimeoutMs: l.limits.header_timeout_ms,
+        idleTimeoutMs: l.limits.idle_timeout_ms,
+        maxBufferBytes: l.limits.max_buffer_bytes,
+      },
+      onStream: (stream: ServerStream) => new ActiveStream(env, stream).start(),
+    };
+    listeners.set(l.name, { config: l, env, gen });
+  });
+  return { config, clusters, listeners, builtFilters: filtersByListener.flat() };
+}
+
+/** Releases what a generation built that no other generation holds (clusters are ref-counted). */
+export function retireGeneration(old: Generation, next: Generation | null): Promise<void> {
+  for (const f of old.builtFilters) {
+    try {
+      f.destroy?.();
+    } catch {
+      /* a filter's destroy must not stop the others */
+    }
+  }
+  return old.clusters.retire(next === null ? null : next.clusters);
+}
