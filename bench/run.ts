@@ -90,6 +90,10 @@ async function main(): Promise<number> {
     if (unknown.length || targets.length === 0) throw new Error(`unknown target(s) ${unknown.join(', ')}; ${suiteName} knows: ${suite.targets.join(', ')}`);
   }
 
+  const durationS = wholeSeconds(flags, 'duration', '10s', 1);
+  const warmupS = wholeSeconds(flags, 'warmup', '2s', 0);
+  const rounds = positiveInt(flags, 'rounds', 3);
+  const connections = positiveInt(flags, 'connections', 50);
   const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
   let proxyCpu: string | null = flags['proxy-cpu'] ?? '0';
   let loadCpu: string | null = flags['load-cpu'] ?? '1';
@@ -105,16 +109,20 @@ async function main(): Promise<number> {
   const load1 = loadavg()[0];
   if (load1 > 0.5) log(`load average is ${load1.toFixed(2)}: other work on this machine will add noise (see the noise % column)`);
 
-  const children = new Children();
-  children.installExitHandlers();
   const repoRoot = findRepoRoot(__dirname);
   const workDir = mkdtempSync(join(tmpdir(), `switchyard-bench-${suiteName}-`));
+  const removeWorkDir = () => {
+    if (flags.keep) log(`kept ${workDir}`);
+    else rmSync(workDir, { recursive: true, force: true });
+  };
+  const children = new Children();
+  children.installExitHandlers(removeWorkDir);
   const ctx: SuiteContext = {
     repoRoot,
-    durationS: wholeSeconds(flags, 'duration', '10s', 1),
-    warmupS: wholeSeconds(flags, 'warmup', '2s', 0),
-    rounds: positiveInt(flags, 'rounds', 3),
-    connections: positiveInt(flags, 'connections', 50),
+    durationS,
+    warmupS,
+    rounds,
+    connections,
     targets,
     proxyCpu,
     loadCpu,
@@ -128,13 +136,12 @@ async function main(): Promise<number> {
   try {
     await suite.run(ctx);
   } catch (e) {
-    children.killAll();
+    await children.shutdown();
     log(`kept ${workDir} for inspection`);
     throw e;
   }
-  children.killAll();
-  if (flags.keep) log(`kept ${workDir}`);
-  else rmSync(workDir, { recursive: true, force: true });
+  await children.shutdown();
+  removeWorkDir();
   return 0;
 }
 

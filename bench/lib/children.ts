@@ -44,16 +44,21 @@ export class Children {
   private readonly live = new Map<number, ChildProcess>();
   private handlersInstalled = false;
 
-  /** Installs exit/signal handlers that kill every live child. Idempotent. */
-  installExitHandlers(): void {
+  /**
+   * Installs handlers that kill every live child: synchronously on process exit, and on
+   * SIGINT/SIGTERM/SIGHUP (then `beforeExit` runs and the process exits 130/143). Idempotent.
+   */
+  installExitHandlers(beforeExit?: () => void): void {
     if (this.handlersInstalled) return;
     this.handlersInstalled = true;
     process.on('exit', () => this.killAll());
     for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
       process.on(sig, () => {
         process.stderr.write(`\n[bench] ${sig}: stopping ${this.live.size} child process(es)\n`);
-        this.killAll();
-        process.exit(sig === 'SIGINT' ? 130 : 143);
+        void this.shutdown().finally(() => {
+          beforeExit?.();
+          process.exit(sig === 'SIGINT' ? 130 : 143);
+        });
       });
     }
   }
@@ -62,6 +67,18 @@ export class Children {
   killAll(): void {
     for (const pid of this.live.keys()) signalGroup(pid, 'SIGKILL');
     this.live.clear();
+  }
+
+  /** SIGKILL every live child group and wait (up to `waitMs`) until they have exited and been reaped. */
+  async shutdown(waitMs = 2000): Promise<void> {
+    const kids = [...this.live.values()];
+    const waits = kids.map((c) =>
+      c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => c.once('exit', () => r())),
+    );
+    this.killAll();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(waits), new Promise<void>((r) => (timer = setTimeout(r, waitMs)))]);
+    clearTimeout(timer);
   }
 
   get count(): number {

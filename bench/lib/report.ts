@@ -29,6 +29,12 @@ export interface TargetSummary {
   ratio: number;
 }
 
+/** Collapses a multi-line message (error + log tail) to one line of at most `max` characters. */
+export function oneLine(text: string, max: number): string {
+  const flat = text.replace(/\s*\n\s*/g, ' ⏎ ').trim();
+  return flat.length > max ? flat.slice(0, max - 1) + '…' : flat;
+}
+
 export function median(xs: number[]): number {
   const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
   if (v.length === 0) return NaN;
@@ -111,9 +117,9 @@ export function rawTable(results: TargetResult[]): string {
     for (const r of t.runs) {
       const m = r.measurement;
       if (r.ok && m) {
-        out.push(`| ${t.name} | ${r.round} | ${num(m.rps)} | ${fmtMs(m.p50Ms)} | ${fmtMs(m.p99Ms)} | ${num(r.rssMaxMB ?? NaN, 1)} | ${num(m.errors)} | ${num(r.cpuPct ?? NaN)} | ${num(r.foreignCpuPct ?? NaN)} | |`);
+        out.push(`| ${t.name} | ${r.round} | ${num(m.rps)} | ${fmtMs(m.p50Ms)} | ${fmtMs(m.p99Ms)} | ${num(r.rssMaxMB ?? NaN, 1)} | ${num(m.errors)} | ${num(r.cpuPct ?? NaN)} | ${num(r.foreignCpuPct ?? NaN)} | ${r.noisyRetries ? `${r.noisyRetries} noisy attempt(s) repeated` : ''} |`);
       } else {
-        const note = (r.error ?? 'failed').split('\n')[0].replace(/\|/g, '\\|').slice(0, 160);
+        const note = oneLine(r.error ?? 'failed', 200).replace(/\|/g, '\\|');
         out.push(`| ${t.name} | ${r.round} | — | — | — | — | — | — | — | ${note} |`);
       }
     }
@@ -151,7 +157,7 @@ export function writeReport(resultsDir: string, r: ReportInput): { md: string; j
   const base = join(resultsDir, `${r.suite}-${stamp}`);
   const skipped = rows.filter((x) => x.skipped).map((x) => `- ${x.name}: skipped — ${x.skipped}`);
   const failed = r.results.flatMap((t) =>
-    t.runs.filter((x) => !x.ok).map((x) => `- ${t.name} round ${x.round}: ${(x.error ?? '').split('\n')[0]}`),
+    t.runs.filter((x) => !x.ok).map((x) => `- ${t.name} round ${x.round}: ${oneLine(x.error ?? 'failed', 400)}`),
   );
   const md = [
     `# ${r.suite} benchmark — ${r.date.toISOString()}`,

@@ -53,6 +53,8 @@ export interface RunRecord {
   cpuPct?: number;
   /** Busy % of the proxy CPU from other processes during the run (noise); NaN when unknown. */
   foreignCpuPct?: number;
+  /** How many noisy attempts of this run were discarded and repeated. */
+  noisyRetries?: number;
 }
 
 export interface TargetResult {
@@ -72,10 +74,18 @@ export interface RoundsOptions {
   pauseMs?: number;
   /** The proxies' taskset CPU list (for the noise measurement), or null. */
   proxyCpu: string | null;
-  /** Warn when other processes used more than this % of the proxy CPU during a run (default 10). */
+  /** A run during which other processes used more than this % of the proxy CPU is noisy (default 10). */
   noiseWarnPct?: number;
+  /** How many times a noisy run is repeated before its result is kept anyway (default 0). */
+  noiseRetries?: number;
   measure(port: number, durationS: number): Promise<Measurement>;
+  /** Optional check that the target answers correctly before any load (throws if not). */
+  probe?(port: number): Promise<void>;
   log(msg: string): void;
+}
+
+function isNoisy(rec: RunRecord, o: RoundsOptions): boolean {
+  return rec.ok && (rec.foreignCpuPct ?? 0) > (o.noiseWarnPct ?? 10);
 }
 
 function fmtErr(e: unknown): string {
@@ -99,7 +109,13 @@ export async function runRounds(o: RoundsOptions): Promise<TargetResult[]> {
   for (let round = 1; round <= o.rounds; round++) {
     for (const { def, res } of active) {
       o.log(`round ${round}/${o.rounds} ${def.name}: starting`);
-      const rec = await runOne(def, round, o);
+      let rec = await runOne(def, round, o);
+      for (let retry = 1; retry <= (o.noiseRetries ?? 0) && isNoisy(rec, o); retry++) {
+        o.log(`round ${round}/${o.rounds} ${def.name}: noisy (${rec.foreignCpuPct!.toFixed(0)}% foreign CPU), repeating (${retry}/${o.noiseRetries})`);
+        await sleep(o.pauseMs ?? 1000);
+        rec = await runOne(def, round, o);
+        rec.noisyRetries = retry;
+      }
       res.runs.push(rec);
       if (rec.ok && rec.measurement) {
         const m = rec.measurement;
@@ -120,6 +136,7 @@ async function runOne(def: TargetDef, round: number, o: RoundsOptions): Promise<
   let running: RunningTarget | null = null;
   try {
     running = await def.start();
+    if (o.probe) await o.probe(running.port);
     if (o.warmupS > 0) await o.measure(running.port, o.warmupS);
     const sampler = startRssSampler(running.rssPgid);
     const meter = startCpuMeter(running.rssPgid, o.proxyCpu, running.onProxyCpu);

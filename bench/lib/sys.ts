@@ -170,7 +170,8 @@ function ticksPerSecond(): number {
 export interface CpuUsage {
   /** CPU used by the target's process group, % of one core. */
   targetPct: number;
-  /** Busy % of the proxy CPU not explained by the target: other processes on the machine. NaN if unknown. */
+  /** Busy % of the proxy CPU not explained by the target: other processes on the machine. NaN if unknown
+   *  or when the target does not run on the proxy CPU (`direct`). */
   foreignOnProxyCpuPct: number;
 }
 
@@ -189,9 +190,9 @@ export function startCpuMeter(pgid: number, proxyCpu: string | null, targetOnPro
       const targetPct = ((groupCpuTicks(pgid) - g0) / ticksPerSecond() / wallS) * 100;
       const c1 = key ? cpuJiffies().get(key) : undefined;
       let foreign = NaN;
-      if (c0 && c1 && c1.total > c0.total) {
+      if (targetOnProxyCpu && c0 && c1 && c1.total > c0.total) {
         const busyPct = ((c1.busy - c0.busy) / (c1.total - c0.total)) * 100;
-        foreign = Math.max(0, busyPct - (targetOnProxyCpu ? targetPct : 0));
+        foreign = Math.max(0, busyPct - targetPct);
       }
       return { targetPct, foreignOnProxyCpuPct: foreign };
     },

@@ -58,7 +58,8 @@ export class Listener {
   /** Binds the socket; resolves with the bound port. */
   listen(): Promise<number> {
     return new Promise((resolve, reject) => {
-      const server = net.createServer({ noDelay: true, pauseOnConnect: false }, (s) => this.accept(s));
+      // allowHalfOpen: a client may half-close after its request; the codec ends our side itself.
+      const server = net.createServer({ noDelay: true, allowHalfOpen: true }, (s) => this.accept(s));
       server.once('error', reject);
       server.listen({ host: this.host, port: this.port, backlog: 1024 }, () => {
         server.removeListener('error', reject);

@@ -9,9 +9,11 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { rawExchange, request, startProxy, startUpstream, type Running, type Upstream } from '../fixtures/harness';
 
+const execFileP = promisify(execFile);
 const MB = 1024 * 1024;
 const CHUNK = Buffer.alloc(64 * 1024, 'x');
 
@@ -174,14 +176,12 @@ clusters:
     }
   });
 
-  it('handles Expect: 100-continue (curl)', (t) => {
+  it('handles Expect: 100-continue (curl)', async (t) => {
     if (spawnSync('curl', ['--version']).status !== 0) return t.skip('curl is not installed (apt-get install curl)');
-    const r = spawnSync(
-      'curl',
-      ['-s', '-v', '-H', 'Expect: 100-continue', '--data-binary', 'x'.repeat(2048), `${proxy.url}/upload`],
-      { encoding: 'utf8' },
-    );
-    assert.equal(r.status, 0, r.stderr);
+    // Asynchronous: the proxy runs in this process, a synchronous spawn would block it.
+    const r = await execFileP('curl', ['-s', '-v', '-H', 'Expect: 100-continue', '--data-binary', 'x'.repeat(2048), `${proxy.url}/upload`], {
+      encoding: 'utf8',
+    });
     assert.match(r.stderr, /HTTP\/1\.1 100 Continue/);
     assert.equal(JSON.parse(r.stdout).bytes, 2048);
   });

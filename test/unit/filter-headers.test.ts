@@ -8,7 +8,7 @@ import { HeaderMap } from '../../src/api/headers';
 import { ConfigError } from '../../src/api/errors';
 import type { FilterBuildEnv, FilterContext, StreamFilter } from '../../src/api/filter';
 import { systemClock } from '../../src/api/clock';
-import { headersFilter } from '../../src/filters/headers';
+import { compileHeadersConfig, headersFilter } from '../../src/filters/headers';
 
 const noop = () => undefined;
 const env: FilterBuildEnv = {
@@ -126,8 +126,8 @@ describe('headers filter: config errors', () => {
     { name: 'unknown top-level key', config: { requests: {} }, issues: [['requests', /unknown key/]] },
     { name: 'section not an object', config: { request: [] }, issues: [['request', /must be an object/]] },
     { name: 'unknown op', config: { response: { append: {} } }, issues: [['response.append', /unknown key/]] },
-    { name: 'add value not a string', config: { request: { add: { 'x-a': 1 } } }, issues: [['request.add.x-a', /^must be a string$/]] },
-    { name: 'set value not a string', config: { response: { set: { 'X-B': true } } }, issues: [['response.set.X-B', /^must be a string$/]] },
+    { name: 'add value not a string', config: { request: { add: { 'x-a': [1] } } }, issues: [['request.add.x-a', /^must be a string$/]] },
+    { name: 'set value not a string', config: { response: { set: { 'X-B': null } } }, issues: [['response.set.X-B', /^must be a string$/]] },
     { name: 'add not an object', config: { request: { add: ['x'] } }, issues: [['request.add', /must be an object/]] },
     { name: 'remove not a list', config: { request: { remove: 'x' } }, issues: [['request.remove', /must be a list/]] },
     { name: 'remove entry not a string', config: { request: { remove: ['ok', 3] } }, issues: [['request.remove[1]', /must be a string/]] },
@@ -150,7 +150,7 @@ describe('headers filter: config errors', () => {
 
   test('every problem is reported at once, with its path', () => {
     const issues = issuesOf({
-      request: { add: { 'x-a': 1 }, remove: [2], bogus: 1 },
+      request: { add: { 'x-a': [1] }, remove: [2], bogus: 1 },
       response: { set: { 'x-b': null } },
       other: true,
     });
@@ -161,7 +161,7 @@ describe('headers filter: config errors', () => {
   });
 
   test('ConfigError message carries the paths', () => {
-    assert.throws(() => headersFilter.build({ request: { add: { 'x-a': 1 } } }, env), /request\.add\.x-a: must be a string/);
+    assert.throws(() => headersFilter.build({ request: { add: { 'x-a': {} } } }, env), /request\.add\.x-a: must be a string/);
   });
 
   test('same key in add twice with different case is allowed (appends both)', () => {
@@ -170,4 +170,9 @@ describe('headers filter: config errors', () => {
     f.onRequestHeaders!(fakeCtx(), h, true);
     assert.deepEqual(h.getAll('x-a'), ['1', '2']);
   });
+});
+
+test('headers filter: YAML numbers and booleans are taken as their text', () => {
+  const c = compileHeadersConfig({ request: { set: { 'x-canary': 1, 'x-flag': true } } });
+  assert.deepEqual([...c.request!.set], ['x-canary', '1', 'x-flag', 'true']);
 });

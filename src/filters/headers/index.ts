@@ -48,11 +48,13 @@ function parsePairs(v: unknown, path: string, issues: ConfigIssue[], unique: boo
   for (const key of Object.keys(v)) {
     const p = `${path}.${key}`;
     const name = checkName(key, p, issues);
-    const value = v[key];
-    if (typeof value !== 'string') {
+    const raw = v[key];
+    // YAML turns `x-canary: 1` into a number: numbers and booleans are taken as their text.
+    if (typeof raw !== 'string' && typeof raw !== 'number' && typeof raw !== 'boolean') {
       issues.push({ path: p, message: 'must be a string' });
       continue;
     }
+    const value = String(raw);
     if (BAD_VALUE.test(value)) {
       issues.push({ path: p, message: 'must not contain CR, LF or NUL' });
       continue;

@@ -36,6 +36,7 @@ export class H1ServerStream implements ServerStream {
   drainCb: (() => void) | null = null;
 
   private aborted: string | null = null;
+  private localReply = false;
   private continuePending: boolean;
   private readonly isHead: boolean;
   private readonly http10: boolean;
@@ -117,7 +118,7 @@ export class H1ServerStream implements ServerStream {
       this.closeAfter = true;
     }
     // A response that ends while the request body is still arriving closes the connection.
-    if (this.closeAfter || this.conn.mustClose() || (endStream && !this.requestComplete)) {
+    if (this.closeAfter || this.conn.mustClose() || ((endStream || this.localReply) && !this.requestComplete)) {
       this.closeAfter = true;
       text += 'connection: close\r\n\r\n';
     } else text += this.http10 ? 'connection: keep-alive\r\n\r\n' : '\r\n';
@@ -197,6 +198,7 @@ export class H1ServerStream implements ServerStream {
     const len = body === null ? 0 : body.length;
     if (len > 0 && !hasType) h.add('content-type', 'text/plain');
     h.add('content-length', String(len));
+    this.localReply = true;
     this.respond(h, len === 0);
     if (len > 0) {
       this.write(body!);
