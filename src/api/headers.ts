@@ -7,7 +7,7 @@
  */
 export class HeaderMap {
   /** Flat storage: name0, value0, name1, value1, ... Names are lower-case. */
-  private kv: string[];
+  protected kv: string[];
 
   constructor(flat?: string[]) {
     this.kv = flat ?? [];

@@ -8,5 +8,6 @@ export * from './stream';
 export * from './filter';
 export * from './lb';
 export * from './codec';
+export * from './rpc';
 export * from './discovery';
 export * from './registry';
