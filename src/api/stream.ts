@@ -56,6 +56,11 @@ export interface ServerStream {
   readonly endStream: boolean;
   /** Start of the exchange, Clock.now() milliseconds. */
   readonly startTime: number;
+  /**
+   * Deadline the request itself carries (Bolt's timeout field, gRPC's grpc-timeout), in ms from
+   * startTime; absent or 0 when none. The engine uses the smaller of it and the route timeout.
+   */
+  readonly timeoutMs?: number;
   /** Registers the body consumer. Body events are delivered only after this call. */
   attach(handler: RequestBodyHandler): void;
   pause(): void;

@@ -30,6 +30,12 @@ import { upstreamFailureReply } from './local-replies';
 
 const EMPTY = Buffer.alloc(0);
 
+/** The smaller of the route timeout and the deadline the request carries; 0 = none. */
+export function effectiveTimeout(routeMs: number, streamMs: number | undefined): number {
+  if (streamMs === undefined || streamMs <= 0) return routeMs;
+  return routeMs > 0 ? Math.min(routeMs, streamMs) : streamMs;
+}
+
 export class ActiveStream implements FilterContext, LbContext, RequestBodyHandler {
   readonly requestId: string;
   readonly clock: Clock;
@@ -220,7 +226,8 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
       const rewritten = route.rewritePath(path);
       if (rewritten !== path) h.set(':path', rewritten);
     }
-    if (route.timeoutMs > 0) this.timer = this.clock.setTimer(this.onTimeout, route.timeoutMs);
+    const timeoutMs = effectiveTimeout(route.timeoutMs, this.stream.timeoutMs);
+    if (timeoutMs > 0) this.timer = this.clock.setTimer(this.onTimeout, timeoutMs);
     this.upstreamStart = this.clock.now();
     cluster.requestStarted(ep);
     this.upstream = ep.pool.request(h, end, this.upstreamHandler);
@@ -395,7 +402,7 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
     const env = this.env;
     const now = this.clock.now();
     if (this.cluster !== null && this.endpoint !== null) {
-      this.cluster.requestFinished(this.endpoint, !this.upstreamFailed && this.status < 500);
+      this.cluster.requestFinished(this.endpoint, !this.upstreamFailed && this.status < 500, now - this.upstreamStart);
       if (this.respHeaders !== null) {
         const cs = env.clusterStats(this.cluster.name);
         cs.requests(this.status).inc();
@@ -428,8 +435,9 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
       cluster: this.clusterName,
       upstream: this.endpoint === null ? null : this.endpoint.address,
       protocol: this.stream.protocol,
-      method: h.get(':method') ?? null,
-      authority: h.get(':authority') ?? null,
+      // RPC codecs have no pseudo-headers: their method and service stand in.
+      method: h.get(':method') ?? h.get('method') ?? null,
+      authority: h.get(':authority') ?? h.get('service') ?? null,
       path: h.get(':path') ?? null,
       status: this.status,
       reason: this.reason,

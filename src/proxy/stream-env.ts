@@ -22,7 +22,7 @@ export interface EngineCluster {
   readonly protocol: string;
   pick(ctx: import('../api').LbContext | null): EngineEndpoint | null;
   requestStarted(ep: EngineEndpoint): void;
-  requestFinished(ep: EngineEndpoint, ok: boolean): void;
+  requestFinished(ep: EngineEndpoint, ok: boolean, latencyMs?: number): void;
 }
 
 /** Per-cluster metric handles, resolved once. */

@@ -1,19 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { H1Parser, H1Head } from '../../src/http/h1/parser';
-import { parseChunks, summary } from './h1-util.test';
-
-/** Small deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { parseChunks, summary } from '../fixtures/h1-util';
+import { seededRandom as rng } from '../fixtures/random';
 
 const VALID_REQ = [
   'GET /a HTTP/1.1\r\nHost: a\r\n\r\n',

@@ -4,7 +4,7 @@ import { HeaderMap } from '../../src/api/headers';
 import { matchHttp1 } from '../../src/http/h1/index';
 import { requestHeaderMap, responseHeaderMap, trailerMap } from '../../src/http/h1/headers';
 import { fieldLines, statusLine, lastChunk, serializeStats } from '../../src/http/h1/serialize';
-import { parseString } from './h1-util.test';
+import { parseString } from '../fixtures/h1-util';
 
 function reqHead(s: string) {
   const r = parseString(false, s);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseChunks, parseString, summary } from './h1-util.test';
+import { parseChunks, parseString, summary } from '../fixtures/h1-util';
 
 const REQ = false;
 const RES = true;
