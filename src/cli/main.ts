@@ -4,6 +4,7 @@
  * backends. Must never: hold proxy logic; it wires the runtime to the process.
  */
 import { watch, type FSWatcher } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { ConfigError, systemClock } from '../api';
 import { loadConfigFile } from '../config/load';
 import { createLogger } from '../observability/log';
@@ -81,7 +82,10 @@ export async function serveUntilSignal(server: ProxyServer, configFile: string |
   process.on('SIGHUP', onHup);
   if (configFile !== null) {
     try {
-      watcher = watch(configFile, () => {
+      // Watch the directory, not the file: editors often replace a file rather than write it.
+      const name = basename(configFile);
+      watcher = watch(dirname(configFile), (_event, changed) => {
+        if (changed !== null && changed !== name) return;
         if (debounce !== null) clearTimeout(debounce);
         debounce = setTimeout(() => reload('config file changed'), 200);
       });

@@ -136,7 +136,7 @@ describe('switchyard run', () => {
     for (const k of ['time', 'route', 'authority', 'reason', 'bytes_in', 'bytes_out', 'duration_ms']) assert.ok(k in line, k);
   });
 
-  it('reloads under load without a failed request; a bad config changes nothing', async () => {
+  it('reloads under load (POST /reload, SIGHUP, file change) without a failed request; a bad config changes nothing', async () => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
     let failed = 0;
     let done = 0;
@@ -164,6 +164,9 @@ describe('switchyard run', () => {
     writeFileSync(file, config({ port, admin, upstream: up.address, route: '/' }));
     child.kill('SIGHUP');
     await waitFor(async () => (await request(`http://127.0.0.1:${port}/elsewhere`)).status === 200);
+    // 4. a change of the file alone (no signal, no API call) is picked up
+    writeFileSync(file, config({ port, admin, upstream: up.address, route: '/load' }));
+    await waitFor(async () => (await request(`http://127.0.0.1:${port}/elsewhere`)).status === 404);
     await new Promise((r) => setTimeout(r, 200));
     stop = true;
     await Promise.all(loops);
