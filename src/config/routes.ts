@@ -29,7 +29,7 @@ export const ROUTE_KEYS = [
   'prefix_rewrite', 'host_rewrite', 'timeout',
 ] as const;
 export const MATCH_KEYS = [
-  'host', 'prefix', 'path', 'regex', 'headers', 'query', 'service', 'method', 'version', 'group',
+  'host', 'prefix', 'path', 'regex', 'headers', 'query', 'service', 'method', 'version', 'group', 'grpc',
 ] as const;
 const STRING_MATCH_KEYS = ['exact', 'prefix', 'regex', 'present', 'absent'] as const;
 const ACTIONS = ['cluster', 'weighted_clusters', 'direct_response', 'redirect'] as const;
@@ -190,7 +190,29 @@ function readMatch(issues: Issues, r: Reader | undefined): RouteMatchConfig {
     const v = r.string(k, { nonEmpty: true });
     if (v !== undefined) m[k] = v;
   }
+  if (r.has('grpc')) readGrpcMatch(issues, r, paths.length > 0, m);
   return m;
+}
+
+const GRPC_NAME = /^[A-Za-z_][A-Za-z0-9_.]*$/;
+
+/**
+ * `grpc: { service, method }` is sugar for the gRPC path (`/pkg.Service/Method`) plus a
+ * `content-type: application/grpc*` header match.
+ */
+function readGrpcMatch(issues: Issues, r: Reader, hasPath: boolean, m: RouteMatchConfig): void {
+  const g = r.object('grpc', ['service', 'method']);
+  if (!g) return;
+  if (hasPath) issues.add(r.at('grpc'), 'use grpc or prefix/path/regex, not both');
+  const service = g.string('service', { nonEmpty: true });
+  const method = g.string('method', { nonEmpty: true });
+  if (service !== undefined && !GRPC_NAME.test(service)) issues.add(g.at('service'), `not a gRPC service name: ${JSON.stringify(service)}`);
+  if (method !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(method)) issues.add(g.at('method'), `not a gRPC method name: ${JSON.stringify(method)}`);
+  if (service !== undefined && method !== undefined) m.path = `/${service}/${method}`;
+  else if (service !== undefined) m.prefix = `/${service}/`;
+  else if (method !== undefined) m.regex = new RegExp(`^/[^/]+/${method}$`);
+  const ct = { name: 'content-type', match: { kind: 'prefix' as const, value: 'application/grpc' } };
+  m.headers = m.headers ? [...m.headers, ct] : [ct];
 }
 
 function readWeighted(ctx: RouteContext, path: string, list: unknown[]): WeightedCluster[] {
