@@ -27,6 +27,7 @@ import { FilterChainRunner, type ChainSink } from './filter-chain';
 import type { EngineCluster, EngineEndpoint, EngineRoute, StreamEnv } from './stream-env';
 import { setForwardedHeaders } from './forwarded-headers';
 import { upstreamFailureReply } from './local-replies';
+import { formatGrpcTimeout, parseGrpcTimeout } from './grpc-deadline';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -226,7 +227,18 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
       const rewritten = route.rewritePath(path);
       if (rewritten !== path) h.set(':path', rewritten);
     }
-    const timeoutMs = effectiveTimeout(route.timeoutMs, this.stream.timeoutMs);
+    let deadline = this.stream.timeoutMs;
+    const grpcTimeout = h.get('grpc-timeout');
+    if (grpcTimeout !== undefined) {
+      const ms = parseGrpcTimeout(grpcTimeout);
+      if (ms !== null && (deadline === undefined || deadline <= 0 || ms < deadline)) deadline = ms;
+    }
+    let timeoutMs = effectiveTimeout(route.timeoutMs, deadline);
+    if (grpcTimeout !== undefined && timeoutMs > 0) {
+      // The upstream gets what is left of the deadline, not the client's original budget.
+      timeoutMs = Math.max(1, timeoutMs - (this.clock.now() - this.stream.startTime));
+      h.set('grpc-timeout', formatGrpcTimeout(timeoutMs));
+    }
     if (timeoutMs > 0) this.timer = this.clock.setTimer(this.onTimeout, timeoutMs);
     this.upstreamStart = this.clock.now();
     cluster.requestStarted(ep);
