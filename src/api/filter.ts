@@ -68,6 +68,37 @@ export interface StreamFilter {
   onDestroy?(): void;
 }
 
+/** A metric a filter defined; resolved once at build time, incremented on the hot path. */
+export interface FilterMetric {
+  readonly value: number;
+  inc(n?: number): void;
+  set(v: number): void;
+  observe(v: number): void;
+}
+
+export interface FilterMetrics {
+  /** Names are prefixed `switchyard_`; the listener is added as a label. */
+  counter(name: string, help: string, labels?: Readonly<Record<string, string>>): FilterMetric;
+  gauge(name: string, help: string, labels?: Readonly<Record<string, string>>): FilterMetric;
+  histogram(name: string, help: string, labels?: Readonly<Record<string, string>>): FilterMetric;
+}
+
+/** An out-of-band HTTP call a filter makes to a configured cluster (ext-authz, proxy_http_call). */
+export interface HttpCallRequest {
+  readonly cluster: string;
+  /** `:method`, `:path`, `:authority` and headers. */
+  readonly headers: HeaderMap;
+  readonly body?: Buffer;
+  readonly timeoutMs: number;
+}
+
+export interface HttpCallResponse {
+  /** `:status` included. */
+  readonly headers: HeaderMap;
+  readonly body: Buffer;
+  readonly trailers: HeaderMap | null;
+}
+
 /** What a filter factory may use while building. */
 export interface FilterBuildEnv {
   readonly listener: string;
@@ -77,6 +108,12 @@ export interface FilterBuildEnv {
   readonly baseDir: string;
   /** Names of the configured clusters (for filters that call out). */
   readonly clusterNames: readonly string[];
+  readonly metrics: FilterMetrics;
+  /**
+   * Calls a cluster of the generation the filter belongs to. Rejects with an Error on failure
+   * (no route to the cluster, connect failure, timeout, reset); never throws synchronously.
+   */
+  httpCall(req: HttpCallRequest): Promise<HttpCallResponse>;
 }
 
 export interface BuiltFilter {

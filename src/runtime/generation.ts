@@ -21,6 +21,8 @@ import { compileRouteTable } from '../router';
 import { ClusterManager } from '../upstream/cluster-manager';
 import { ActiveStream } from '../proxy/active-stream';
 import { ClusterStats, ListenerStats, type StreamEnv } from '../proxy/stream-env';
+import { httpCall } from '../proxy/http-call';
+import { filterMetrics } from '../proxy/filter-metrics';
 import type { ListenerGeneration } from '../listener/listener';
 
 export interface GenerationDeps {
@@ -51,6 +53,7 @@ async function buildFilters(
   config: SwitchyardConfig,
   deps: GenerationDeps,
   issues: ConfigIssue[],
+  clusters: () => ClusterManager | null,
 ): Promise<BuiltFilter[]> {
   const out: BuiltFilter[] = [];
   for (let fi = 0; fi < l.filters.length; fi++) {
@@ -73,6 +76,8 @@ async function buildFilters(
           log: deps.log,
           baseDir: config.base_dir,
           clusterNames: config.clusters.map((c) => c.name),
+          metrics: filterMetrics(deps.stats, l.name),
+          httpCall: (req) => httpCall(clusters()?.get(req.cluster), req, deps.clock),
         }),
       );
     } catch (err) {
@@ -94,8 +99,10 @@ export async function buildGeneration(
   const issues: ConfigIssue[] = [];
   const random = deps.random ?? Math.random;
   const filtersByListener: BuiltFilter[][] = [];
+  // Filters are built before the clusters; their out-of-band calls resolve clusters when made.
+  let manager: ClusterManager | null = null;
   for (let li = 0; li < config.listeners.length; li++) {
-    filtersByListener.push(await buildFilters(config.listeners[li], li, config, deps, issues));
+    filtersByListener.push(await buildFilters(config.listeners[li], li, config, deps, issues, () => manager));
   }
   const protocols: ListenerProtocol[] = [];
   config.listeners.forEach((l, li) => {
@@ -111,7 +118,7 @@ export async function buildGeneration(
 
   let clusters: ClusterManager;
   try {
-    clusters = ClusterManager.build(config.clusters, {
+    clusters = manager = ClusterManager.build(config.clusters, {
       stats: deps.stats,
       clock: deps.clock,
       random,

@@ -9,6 +9,8 @@ import { ConfigError } from '../../src/api/errors';
 import type { FilterBuildEnv, FilterContext, StreamFilter } from '../../src/api/filter';
 import { systemClock } from '../../src/api/clock';
 import { compileHeadersConfig, headersFilter } from '../../src/filters/headers';
+import { filterMetrics } from '../../src/proxy/filter-metrics';
+import { StatsRegistry } from '../../src/observability/stats';
 
 const noop = () => undefined;
 const env: FilterBuildEnv = {
@@ -17,6 +19,8 @@ const env: FilterBuildEnv = {
   log: { debug: noop, info: noop, warn: noop, error: noop },
   baseDir: '.',
   clusterNames: [],
+  metrics: filterMetrics(new StatsRegistry(), 'test'),
+  httpCall: () => Promise.reject(new Error('no clusters in this test')),
 };
 
 function build(config: unknown): StreamFilter {
