@@ -23,10 +23,11 @@ import {
   typeName,
   type Reader,
 } from './schema';
+import { HEDGE_KEYS, readHedge, readRetry, RETRY_KEYS } from './resilience';
 
 export const ROUTE_KEYS = [
   'name', 'match', 'cluster', 'weighted_clusters', 'direct_response', 'redirect',
-  'prefix_rewrite', 'host_rewrite', 'timeout',
+  'prefix_rewrite', 'host_rewrite', 'timeout', 'retry', 'hedge',
 ] as const;
 export const MATCH_KEYS = [
   'host', 'prefix', 'path', 'regex', 'headers', 'query', 'service', 'method', 'version', 'group', 'grpc',
@@ -310,6 +311,10 @@ function readRoute(ctx: RouteContext, path: string, raw: unknown, index: number)
   }
   const hostRewrite = r.string('host_rewrite', { nonEmpty: true });
   if (hostRewrite !== undefined) route.host_rewrite = hostRewrite;
+  const retry = r.object('retry', RETRY_KEYS);
+  if (retry) route.retry = readRetry(issues, retry, route.timeout_ms);
+  const hedge = r.object('hedge', HEDGE_KEYS);
+  if (hedge) route.hedge = readHedge(issues, hedge, route.retry);
   return route;
 }
 

@@ -72,11 +72,41 @@ export interface RedirectConfig {
   status: number; // default 301
 }
 
+/** What makes a try worth retrying (see docs/config.md#retry). */
+export type RetryCondition =
+  | 'connect-failure'
+  | 'reset'
+  | 'refused-stream'
+  | '5xx'
+  | 'gateway-error'
+  | 'retriable-status-codes'
+  | 'cancelled'
+  | 'deadline-exceeded'
+  | 'internal'
+  | 'resource-exhausted'
+  | 'unavailable';
+
 export interface RetryConfig {
+  /** Retries after the first try (so at most attempts + 1 tries). */
   attempts: number;
-  on: string[];
-  per_try_timeout_ms?: number;
+  on: RetryCondition[];
+  retriable_status_codes: number[];
+  /** 0: no per-try timeout (the route timeout still covers all tries). */
+  per_try_timeout_ms: number;
   backoff: { base_ms: number; max_ms: number };
+  /** Finagle-style budget: retries allowed = max(percent of requests, min_per_second) over 10 s. */
+  budget: { percent: number; min_per_second: number };
+  /** Request bodies up to this size are kept for replay; a larger body disables retries. */
+  max_replay_bytes: number;
+}
+
+export interface HedgeConfig {
+  /** Send a second try after this long without a response head; 0: not on a timer. */
+  delay_ms: number;
+  /** Send a second try (keeping the first) when the per-try timeout fires. */
+  on_per_try_timeout: boolean;
+  /** At most this many tries in flight at once. */
+  max_in_flight: number;
 }
 
 export interface RouteConfig {
@@ -91,6 +121,7 @@ export interface RouteConfig {
   host_rewrite?: string;
   timeout_ms: number; // default 15000; 0 disables
   retry?: RetryConfig;
+  hedge?: HedgeConfig;
 }
 
 export interface ListenerConfig {

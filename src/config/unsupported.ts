@@ -8,7 +8,7 @@
 export const NOT_YET_SUPPORTED = {
   top: ['workers'],
   listener: ['tls'],
-  route: ['retry', 'hedge', 'rate_limit', 'fault', 'mirror'],
+  route: ['rate_limit', 'fault', 'mirror'],
   cluster: ['hash_on', 'health_check', 'outlier_detection', 'circuit_breakers', 'discovery', 'tls'],
 } as const satisfies Record<string, readonly string[]>;
 

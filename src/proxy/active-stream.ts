@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   HeaderMap,
+  UpstreamError,
   type FilterContext,
   type LbContext,
   type LocalReply,
@@ -18,15 +19,13 @@ import {
   type ServerStream,
   type StreamFilter,
   type TimerHandle,
-  type UpstreamError,
-  type UpstreamRequest,
-  type UpstreamResponseHandler,
 } from '../api';
 import type { Clock, Logger } from '../api';
 import { FilterChainRunner, type ChainSink } from './filter-chain';
-import type { EngineCluster, EngineEndpoint, EngineRoute, StreamEnv } from './stream-env';
+import type { EngineCluster, EngineRoute, StreamEnv } from './stream-env';
 import { setForwardedHeaders } from './forwarded-headers';
 import { upstreamFailureReply } from './local-replies';
+import { UpstreamCall, type CallFailure, type CallHandler } from './upstream-call';
 import { formatGrpcTimeout, parseGrpcTimeout } from './grpc-deadline';
 
 const EMPTY = Buffer.alloc(0);
@@ -49,14 +48,11 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
   private routeResolved = false;
   private clusterName: string | null = null;
   private cluster: EngineCluster | null = null;
-  private endpoint: EngineEndpoint | null = null;
-  private upstream: UpstreamRequest | null = null;
-  private upstreamStart = 0;
+  private call: UpstreamCall | null = null;
   private timer: TimerHandle | null = null;
   private respHeaders: HeaderMap | null = null;
   private status = 0;
   private reason: LocalReplyReason | null = null;
-  private upstreamFailed = false;
   private done = false;
   private finished = false;
   private requestEnded: boolean;
@@ -103,7 +99,7 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
     return r === null ? null : { name: r.name, cluster: this.clusterName };
   }
   get upstreamAddress(): string | null {
-    return this.endpoint === null ? null : this.endpoint.address;
+    return this.call === null ? null : this.call.endpointAddress;
   }
   // LbContext
   get headers(): HeaderMap {
@@ -216,11 +212,6 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
     this.clusterName = name;
     if (cluster === undefined) return this.localReply({ status: 503, reason: 'no_healthy_endpoint', body: 'no cluster\n' });
     this.cluster = cluster;
-    const ep = cluster.pick(this);
-    if (ep === null) {
-      return this.localReply({ status: 503, reason: 'no_healthy_endpoint', body: 'no healthy upstream\n' });
-    }
-    this.endpoint = ep;
     if (route.hostRewrite !== undefined) h.set(':authority', route.hostRewrite);
     const path = h.get(':path');
     if (path !== undefined) {
@@ -240,25 +231,39 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
       h.set('grpc-timeout', formatGrpcTimeout(timeoutMs));
     }
     if (timeoutMs > 0) this.timer = this.clock.setTimer(this.onTimeout, timeoutMs);
-    this.upstreamStart = this.clock.now();
-    cluster.requestStarted(ep);
-    this.upstream = ep.pool.request(h, end, this.upstreamHandler);
+    const policy = this.env.routePolicy(route);
+    this.call = new UpstreamCall(
+      {
+        cluster,
+        stats: this.env.clusterStats(cluster.name),
+        clock: this.clock,
+        random: this.env.random,
+        retry: policy.retry,
+        budget: policy.budget,
+        hedge: policy.hedge,
+        sourceIp: this.stream.connection.remoteAddress,
+      },
+      h,
+      end,
+      this.callHandler,
+    );
+    this.call.start();
   }
 
   private forwardData(chunk: Buffer, end: boolean): void {
-    const up = this.upstream;
-    if (up === null || this.done) return;
-    if (chunk.length > 0 && !up.write(chunk)) {
+    const call = this.call;
+    if (call === null || this.done) return;
+    if (chunk.length > 0 && !call.write(chunk)) {
       this.stream.pause();
-      up.onDrain(this.resumeDownstream);
+      call.onDrain(this.resumeDownstream);
     }
-    if (end) up.end(null);
+    if (end) call.end(null);
   }
 
   private forwardTrailers(t: HeaderMap): void {
-    const up = this.upstream;
-    if (up === null || this.done) return;
-    up.end(t);
+    const call = this.call;
+    if (call === null || this.done) return;
+    call.end(t);
   }
 
   private readonly resumeDownstream = (): void => {
@@ -268,7 +273,6 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
   private readonly onTimeout = (): void => {
     this.timer = null;
     if (this.done) return;
-    this.upstreamFailed = true;
     this.abortUpstream();
     if (!this.stream.responseStarted) {
       this.localReply({ status: 504, reason: 'timeout', body: 'upstream request timeout\n' });
@@ -290,17 +294,16 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
     } else this.respond(headers, end);
   }
 
-  private onError(err: UpstreamError): void {
+  private onCallFailure(f: CallFailure, afterHead: boolean): void {
     if (this.done) return;
-    this.upstreamFailed = true;
-    this.upstream = null;
-    if (!this.stream.responseStarted) {
-      this.env.clusterStats(this.clusterName!).failures(err.kind).inc();
-      this.localReply(upstreamFailureReply(err));
-    } else {
-      this.reason = err.kind === 'protocol_error' ? 'upstream_protocol_error' : 'upstream_reset';
-      this.resetDownstream();
+    this.call = null;
+    if (afterHead || this.stream.responseStarted) {
+      this.reason = f instanceof UpstreamError && f.kind === 'protocol_error' ? 'upstream_protocol_error' : 'upstream_reset';
+      return this.resetDownstream();
     }
+    if (f === 'per_try_timeout') return this.localReply({ status: 504, reason: 'timeout', body: 'upstream request timeout\n' });
+    if (f === 'no_healthy_endpoint') return this.localReply({ status: 503, reason: 'no_healthy_endpoint', body: 'no healthy upstream\n' });
+    this.localReply(upstreamFailureReply(f));
   }
 
   private readonly responseSink: ChainSink = {
@@ -316,10 +319,10 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
 
   private writeDown(chunk: Buffer, end: boolean): void {
     if (this.done) return;
-    if (chunk.length > 0 && !this.stream.write(chunk) && this.upstream !== null) {
-      const up = this.upstream;
-      up.pause();
-      this.stream.onDrain(() => up.resume());
+    if (chunk.length > 0 && !this.stream.write(chunk) && this.call !== null) {
+      const call = this.call;
+      call.pause();
+      this.stream.onDrain(() => call.resume());
     }
     if (end) this.endDown(null);
   }
@@ -330,23 +333,22 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
     this.complete();
   }
 
-  /** The upstream side, as a handler object (its onData/onEnd are response events). */
-  readonly upstreamHandler: UpstreamResponseHandler = {
-    onHeaders: (h, end) => this.onHeaders(h, end),
-    onData: (chunk) => {
+  /** What the upstream call reports back. */
+  private readonly callHandler: CallHandler = {
+    onResponseHeaders: (h, end) => this.onHeaders(h, end),
+    onResponseData: (chunk) => {
       if (this.done) return;
       if (this.respChain !== null) this.respChain.data(chunk, false);
       else this.writeDown(chunk, false);
     },
-    onEnd: (trailers) => {
+    onResponseEnd: (trailers) => {
       if (this.done) return;
-      this.upstream = null;
       if (this.respChain !== null) {
         if (trailers !== null) this.respChain.trailers(trailers);
         else this.respChain.data(EMPTY, true);
       } else this.endDown(trailers);
     },
-    onError: (err) => this.onError(err),
+    onCallFailure: (f, afterHead) => this.onCallFailure(f, afterHead),
   };
 
   // ---- endings -------------------------------------------------------------------------------
@@ -398,10 +400,9 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
   }
 
   private abortUpstream(): void {
-    const up = this.upstream;
-    if (up === null) return;
-    this.upstream = null;
-    up.abort();
+    const call = this.call;
+    if (call === null) return;
+    call.abort();
   }
 
   private finish(): void {
@@ -413,14 +414,6 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
     }
     const env = this.env;
     const now = this.clock.now();
-    if (this.cluster !== null && this.endpoint !== null) {
-      this.cluster.requestFinished(this.endpoint, !this.upstreamFailed && this.status < 500, now - this.upstreamStart);
-      if (this.respHeaders !== null) {
-        const cs = env.clusterStats(this.cluster.name);
-        cs.requests(this.status).inc();
-        cs.duration.observe((now - this.upstreamStart) / 1000);
-      }
-    }
     env.stats.requests(this.stream.protocol, this.status).inc();
     env.stats.duration.observe((now - this.stream.startTime) / 1000);
     const filters = this.filters;
@@ -445,7 +438,7 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
       listener: this.env.listener,
       route: route === null ? null : route.name,
       cluster: this.clusterName,
-      upstream: this.endpoint === null ? null : this.endpoint.address,
+      upstream: this.upstreamAddress,
       protocol: this.stream.protocol,
       // RPC codecs have no pseudo-headers: their method and service stand in.
       method: h.get(':method') ?? h.get('method') ?? null,

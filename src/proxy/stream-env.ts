@@ -8,6 +8,8 @@ import type { BuiltFilter, Clock, HeaderMap, Logger } from '../api';
 import type { Counter, Histogram, StatsRegistry } from '../observability/stats';
 import type { AccessLog } from '../observability/access-log';
 import type { CompiledRoute, RouteTable } from '../router';
+import type { HedgeConfig } from '../config/types';
+import type { RetryBudget, RetryPolicy } from './retry-policy';
 
 export type EngineRoute = CompiledRoute;
 
@@ -31,6 +33,7 @@ export class ClusterStats {
   private readonly byKind = new Map<string, Counter>();
   readonly duration: Histogram;
   readonly retries: Counter;
+  readonly hedges: Counter;
   constructor(private readonly stats: StatsRegistry, readonly cluster: string, protocol: string) {
     this.duration = stats.histogram(
       'switchyard_upstream_request_duration_seconds',
@@ -38,6 +41,7 @@ export class ClusterStats {
       { cluster, protocol },
     );
     this.retries = stats.counter('switchyard_upstream_retries_total', 'Upstream requests retried.', { cluster });
+    this.hedges = stats.counter('switchyard_upstream_hedges_total', 'Speculative (hedged) upstream tries sent.', { cluster });
   }
   failures(kind: string): Counter {
     let c = this.byKind.get(kind);
@@ -101,6 +105,15 @@ export class ListenerStats {
   }
 }
 
+/** A route's resilience policy, compiled once per generation. */
+export interface RoutePolicy {
+  readonly retry: RetryPolicy | null;
+  readonly budget: RetryBudget | null;
+  readonly hedge: HedgeConfig | null;
+}
+
+export const NO_ROUTE_POLICY: RoutePolicy = { retry: null, budget: null, hedge: null };
+
 export interface StreamEnv {
   readonly listener: string;
   readonly routes: RouteTable;
@@ -113,4 +126,6 @@ export interface StreamEnv {
   readonly clock: Clock;
   readonly log: Logger;
   readonly maxBufferBytes: number;
+  readonly random: () => number;
+  routePolicy(route: EngineRoute): RoutePolicy;
 }

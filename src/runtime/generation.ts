@@ -17,10 +17,11 @@ import {
 import type { ListenerConfig, SwitchyardConfig } from '../config/types';
 import type { StatsRegistry } from '../observability/stats';
 import type { AccessLog } from '../observability/access-log';
-import { compileRouteTable } from '../router';
+import { compileRouteTable, type CompiledRoute } from '../router';
 import { ClusterManager } from '../upstream/cluster-manager';
 import { ActiveStream } from '../proxy/active-stream';
-import { ClusterStats, ListenerStats, type StreamEnv } from '../proxy/stream-env';
+import { ClusterStats, ListenerStats, NO_ROUTE_POLICY, type RoutePolicy, type StreamEnv } from '../proxy/stream-env';
+import { RetryBudget, RetryPolicy } from '../proxy/retry-policy';
 import { httpCall } from '../proxy/http-call';
 import { filterMetrics } from '../proxy/filter-metrics';
 import type { ListenerGeneration } from '../listener/listener';
@@ -135,9 +136,22 @@ export async function buildGeneration(
 
   const listeners = new Map<string, ListenerPlan>();
   config.listeners.forEach((l, li) => {
+    const routes = compileRouteTable(l.routes, { random });
+    const policies = new Map<CompiledRoute, RoutePolicy>();
+    for (const r of routes.routes) {
+      const c = r.config;
+      if (c.retry === undefined && c.hedge === undefined) continue;
+      policies.set(r, {
+        retry: c.retry === undefined ? null : new RetryPolicy(c.retry),
+        budget: c.retry === undefined ? null : new RetryBudget(c.retry.budget.percent, c.retry.budget.min_per_second, deps.clock),
+        hedge: c.hedge ?? null,
+      });
+    }
     const env: StreamEnv = {
       listener: l.name,
-      routes: compileRouteTable(l.routes, { random }),
+      routes,
+      random,
+      routePolicy: (r) => policies.get(r) ?? NO_ROUTE_POLICY,
       filters: filtersByListener[li],
       cluster: (name) => clusters.get(name),
       clusterStats: (name) => {

@@ -272,8 +272,11 @@ const SINGLE: Array<[string, (o: any) => void, string]> = [
   ['unknown key, nothing close', (o) => { o.listeners[0].zzzzzzzz = 1; }, 'listeners[0].zzzzzzzz: unknown key'],
   ['top-level typo', (o) => { o.cluster = []; }, 'cluster: unknown key (did you mean "clusters"?)'],
   ['cluster key typo', (o) => { o.clusters[0].endpionts = []; }, 'clusters[0].endpionts: unknown key (did you mean "endpoints"?)'],
-  ['route hedge', (o) => { o.listeners[0].routes[0].hedge = { delay: '50ms' }; }, 'listeners[0].routes[0].hedge: "hedge" is not supported by this version yet'],
-  ['route retry', (o) => { o.listeners[0].routes[0].retry = { attempts: 2 }; }, 'listeners[0].routes[0].retry: "retry" is not supported by this version yet'],
+  ['route hedge without a trigger', (o) => { o.listeners[0].routes[0].hedge = { max_in_flight: 2 }; }, 'listeners[0].routes[0].hedge: needs a delay or on_per_try_timeout: true'],
+  ['route retry unknown condition', (o) => { o.listeners[0].routes[0].retry = { attempts: 2, on: ['5xx', 'sometimes'] }; }, 'listeners[0].routes[0].retry.on[1]: unknown retry condition "sometimes" (known: connect-failure, reset, refused-stream, 5xx, gateway-error, retriable-status-codes, cancelled, deadline-exceeded, internal, resource-exhausted, unavailable)'],
+  ['route retry per-try timeout not shorter than the route timeout', (o) => { o.listeners[0].routes[0].timeout = '1s'; o.listeners[0].routes[0].retry = { per_try_timeout: '2s' }; }, 'listeners[0].routes[0].retry.per_try_timeout: must be shorter than the route timeout (1000 ms)'],
+  ['route retry negative budget percent', (o) => { o.listeners[0].routes[0].retry = { budget: { percent: -5 } }; }, 'listeners[0].routes[0].retry.budget.percent: must be between 0 and 1000, got -5'],
+  ['route retry attempts out of range', (o) => { o.listeners[0].routes[0].retry = { attempts: 50 }; }, 'listeners[0].routes[0].retry.attempts: must be between 0 and 10, got 50'],
   ['route mirror', (o) => { o.listeners[0].routes[0].mirror = {}; }, 'listeners[0].routes[0].mirror: "mirror" is not supported by this version yet'],
   ['listener tls', (o) => { o.listeners[0].tls = {}; }, 'listeners[0].tls: "tls" is not supported by this version yet'],
   ['cluster health_check', (o) => { o.clusters[0].health_check = {}; }, 'clusters[0].health_check: "health_check" is not supported by this version yet'],
@@ -366,7 +369,7 @@ listeners:
       - match: { prefx: /v1 }
         cluster: apii
       - match: { prefix: /x }
-        hedge: { delay: 50ms }
+        hedge: { delay: 0ms }
         timeout: soon
   - address: 127.0.0.1:1
 clusters:
@@ -383,9 +386,9 @@ workers: auto
     'listeners[0].address: invalid port in address "0.0.0.0:99999": 99999 is above 65535',
     'listeners[0].routes[0].match.prefx: unknown key (did you mean "prefix"?)',
     'listeners[0].routes[0].cluster: unknown cluster "apii"',
-    'listeners[0].routes[1].hedge: "hedge" is not supported by this version yet',
     'listeners[0].routes[1].timeout: invalid duration "soon": expected a number of milliseconds, or a number with unit ms, s, m or h (e.g. "250ms", "2s", "1m30s")',
     'listeners[0].routes[1]: needs one action: cluster, weighted_clusters, direct_response, redirect',
+    'listeners[0].routes[1].hedge: needs a delay or on_per_try_timeout: true',
     'listeners[1].name: required',
     'clusters[0].lb: unknown load balancer "magic" (known: least_request, random, round_robin)',
     'clusters[0].endpoints[0].address: invalid address "127.0.0.1": expected "host:port" (port is required)',
