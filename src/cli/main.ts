@@ -59,7 +59,7 @@ async function validate(args: CliArgs): Promise<number> {
   try {
     const config = await loadConfigFile(args.config);
     // Build everything a run would (filters, routes, clusters) without binding a socket.
-    const gen = await buildGeneration(config, { stats: new StatsRegistry(), clock: systemClock, log, accessLog: null }, null);
+    const gen = await buildGeneration(config, { stats: new StatsRegistry(), clock: systemClock, log, accessLog: null, breakers: new Map() }, null);
     gen.clusters.destroy();
     for (const f of gen.builtFilters) f.destroy?.();
     console.log(`${args.config}: ok (${config.listeners.length} listeners, ${config.clusters.length} clusters)`);

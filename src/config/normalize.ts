@@ -27,7 +27,7 @@ export const LISTENER_KEYS = ['name', 'address', 'protocol', 'filters', 'routes'
 export const LIMITS_KEYS = ['max_connections', 'max_header_bytes', 'header_timeout', 'idle_timeout', 'max_buffer_bytes'] as const;
 export const CLUSTER_KEYS = [
   'name', 'protocol', 'lb', 'lb_config', 'endpoints', 'connect_timeout', 'idle_timeout',
-  'max_connections_per_endpoint', 'max_pending_requests',
+  'max_connections_per_endpoint', 'max_pending_requests', 'circuit_breakers',
 ] as const;
 export const ENDPOINT_KEYS = ['address', 'weight', 'zone'] as const;
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -180,9 +180,37 @@ function readCluster(issues: Issues, path: string, raw: unknown): ClusterConfig 
     endpoints: endpointList ? readEndpoints(issues, r.at('endpoints'), endpointList) : [],
     connect_timeout_ms: r.duration('connect_timeout', d.connect_timeout_ms) ?? 0,
     idle_timeout_ms: r.duration('idle_timeout', d.idle_timeout_ms) ?? 0,
-    max_connections_per_endpoint: r.int('max_connections_per_endpoint', d.max_connections_per_endpoint, { min: 1 }) ?? 0,
-    max_pending_requests: r.int('max_pending_requests', d.max_pending_requests, { min: 0 }) ?? 0,
+    max_connections_per_endpoint:
+      r.int('max_connections_per_endpoint', undefined, { min: 1 }) ??
+      breakerInt(r, 'max_connections', 1) ??
+      d.max_connections_per_endpoint,
+    max_pending_requests: r.int('max_pending_requests', undefined, { min: 0 }) ?? breakerInt(r, 'max_pending_requests', 0) ?? d.max_pending_requests,
+    circuit_breakers: readCircuitBreakers(issues, r),
   };
+}
+
+function breakerInt(r: Reader, key: string, min: number): number | undefined {
+  const cb = r.get('circuit_breakers');
+  if (!isPlainObject(cb) || cb[key] === undefined) return undefined;
+  const v = cb[key];
+  return typeof v === 'number' && Number.isInteger(v) && v >= min ? v : undefined;
+}
+
+/**
+ * `circuit_breakers`: cluster-wide limits on requests and retries in flight. Its
+ * `max_connections` and `max_pending_requests` are the per-endpoint pool limits (the same as
+ * the cluster's `max_connections_per_endpoint` and `max_pending_requests`; give one or the other).
+ */
+function readCircuitBreakers(issues: Issues, r: Reader): ClusterConfig['circuit_breakers'] {
+  const out = { max_requests: 1024, max_retries: 3 };
+  const cb = r.object('circuit_breakers', ['max_requests', 'max_retries', 'max_connections', 'max_pending_requests']);
+  if (!cb) return out;
+  out.max_requests = cb.int('max_requests', out.max_requests, { min: 1 }) ?? out.max_requests;
+  out.max_retries = cb.int('max_retries', out.max_retries, { min: 0 }) ?? out.max_retries;
+  for (const [k, top] of [['max_connections', 'max_connections_per_endpoint'], ['max_pending_requests', 'max_pending_requests']] as const) {
+    if (cb.has(k) && r.has(top)) issues.add(cb.at(k), `give either ${r.at(top)} or this, not both`);
+  }
+  return out;
 }
 
 /** Names of clusters as written, read ahead so routes can be checked in document order. */

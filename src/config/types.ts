@@ -151,6 +151,8 @@ export interface ClusterConfig {
   idle_timeout_ms: number; // default 60s: idle upstream connections closed
   max_connections_per_endpoint: number; // default 1024
   max_pending_requests: number; // default 1024
+  /** Cluster-wide limits: requests in flight (default 1024), retries in flight (default 3). */
+  circuit_breakers: { max_requests: number; max_retries: number };
 }
 
 export interface SwitchyardConfig {

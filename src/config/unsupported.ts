@@ -9,7 +9,7 @@ export const NOT_YET_SUPPORTED = {
   top: ['workers'],
   listener: ['tls'],
   route: ['rate_limit', 'fault', 'mirror'],
-  cluster: ['hash_on', 'health_check', 'outlier_detection', 'circuit_breakers', 'discovery', 'tls'],
+  cluster: ['hash_on', 'health_check', 'outlier_detection', 'discovery', 'tls'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type ConfigSection = keyof typeof NOT_YET_SUPPORTED;

@@ -241,6 +241,7 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
         retry: policy.retry,
         budget: policy.budget,
         hedge: policy.hedge,
+        breaker: this.env.breaker(cluster.name),
         sourceIp: this.stream.connection.remoteAddress,
       },
       h,

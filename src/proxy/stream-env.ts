@@ -10,6 +10,7 @@ import type { AccessLog } from '../observability/access-log';
 import type { CompiledRoute, RouteTable } from '../router';
 import type { HedgeConfig } from '../config/types';
 import type { RetryBudget, RetryPolicy } from './retry-policy';
+import type { CircuitBreaker } from '../upstream/circuit-breaker';
 
 export type EngineRoute = CompiledRoute;
 
@@ -121,6 +122,7 @@ export interface StreamEnv {
   readonly filters: readonly BuiltFilter[];
   cluster(name: string): EngineCluster | undefined;
   clusterStats(name: string): ClusterStats;
+  breaker(cluster: string): CircuitBreaker;
   readonly stats: ListenerStats;
   readonly accessLog: AccessLog | null;
   readonly clock: Clock;

@@ -20,6 +20,7 @@ import {
 import type { HedgeConfig } from '../config/types';
 import type { ClusterStats, EngineCluster, EngineEndpoint } from './stream-env';
 import { backoffDelay, retryAfterMs, type RetryBudget, type RetryPolicy } from './retry-policy';
+import type { CircuitBreaker } from '../upstream/circuit-breaker';
 
 /** How a call ended without a usable response (the engine maps it to a local reply). */
 export type CallFailure = UpstreamError | 'per_try_timeout' | 'no_healthy_endpoint';
@@ -40,6 +41,7 @@ export interface CallOptions {
   readonly retry: RetryPolicy | null;
   readonly budget: RetryBudget | null;
   readonly hedge: HedgeConfig | null;
+  readonly breaker: CircuitBreaker;
   readonly sourceIp: string | null;
 }
 
@@ -48,7 +50,7 @@ class Attempt implements UpstreamResponseHandler {
   timer: TimerHandle | null = null;
   live = true;
   readonly started: number;
-  constructor(readonly call: UpstreamCall, readonly ep: EngineEndpoint) {
+  constructor(readonly call: UpstreamCall, readonly ep: EngineEndpoint, readonly isRetry: boolean) {
     this.started = call.opts.clock.now();
   }
   onHeaders(h: HeaderMap, end: boolean): void {
@@ -81,6 +83,9 @@ export class UpstreamCall implements LbContext {
   private lastFailure: CallFailure | null = null;
   private retries = 0;
   private done = false;
+  private holdsRequest = false;
+  /** A retry slot taken for a try that has not started yet (in backoff). */
+  private retrySlotPending = false;
   private drainCb: (() => void) | null = null;
 
   constructor(
@@ -111,7 +116,9 @@ export class UpstreamCall implements LbContext {
   }
 
   start(): void {
-    if (!this.startAttempt()) return this.fail('no_healthy_endpoint');
+    if (!this.opts.breaker.tryRequest()) return this.fail(new UpstreamError('overflow', `cluster "${this.opts.cluster.name}" is at max_requests`, true));
+    this.holdsRequest = true;
+    if (!this.startAttempt(false)) return this.fail('no_healthy_endpoint');
     const h = this.opts.hedge;
     if (h !== null && h.delay_ms > 0) this.hedgeTimer = this.opts.clock.setTimer(this.onHedgeTimer, h.delay_ms);
   }
@@ -164,6 +171,7 @@ export class UpstreamCall implements LbContext {
     this.done = true;
     this.clearTimers();
     for (const a of this.attempts) this.finishAttempt(a, false, true);
+    this.release();
   }
 
   // ---- tries ----------------------------------------------------------------------------------
@@ -190,13 +198,16 @@ export class UpstreamCall implements LbContext {
   }
 
   /** Starts one try on an endpoint not tried yet where possible; false when none is available. */
-  private startAttempt(): boolean {
+  private startAttempt(isRetry: boolean): boolean {
     const { cluster } = this.opts;
     const ep = cluster.pick(this);
-    if (ep === null) return false;
+    if (ep === null) {
+      if (isRetry) this.opts.breaker.endRetry();
+      return false;
+    }
     this.triesLeft--;
     this.tried.push(ep as unknown as Endpoint);
-    const a = new Attempt(this, ep);
+    const a = new Attempt(this, ep, isRetry);
     this.attempts.push(a);
     cluster.requestStarted(ep);
     const replay = this.replay;
@@ -215,7 +226,7 @@ export class UpstreamCall implements LbContext {
     if (this.done || this.triesLeft <= 0) return false;
     if (this.bodyBytesSent > 0 && this.replay === null) return false;
     if (this.opts.budget !== null && !this.opts.budget.tryWithdraw()) return false;
-    return true;
+    return this.opts.breaker.tryRetry();
   }
 
   private scheduleRetry(): void {
@@ -225,10 +236,12 @@ export class UpstreamCall implements LbContext {
     let delay = r !== null ? backoffDelay(this.retries - 1, r.config.backoff.base_ms, r.config.backoff.max_ms, this.opts.random) : 0;
     if (this.retryAfter !== null) delay = Math.max(delay, this.retryAfter);
     this.retryAfter = null;
+    this.retrySlotPending = true;
     const go = () => {
       this.backoff = null;
-      if (this.done) return;
-      if (!this.startAttempt()) this.fail(this.lastFailure ?? 'no_healthy_endpoint');
+      this.retrySlotPending = false;
+      if (this.done) return this.opts.breaker.endRetry();
+      if (!this.startAttempt(true)) this.fail(this.lastFailure ?? 'no_healthy_endpoint');
     };
     if (delay <= 0) go();
     else this.backoff = this.opts.clock.setTimer(go, delay);
@@ -244,7 +257,7 @@ export class UpstreamCall implements LbContext {
     const h = this.opts.hedge;
     if (h === null || this.committed !== null || this.liveCount() >= h.max_in_flight || !this.mayRetry()) return false;
     this.opts.stats.hedges.inc();
-    return this.startAttempt();
+    return this.startAttempt(true);
   }
 
   attemptHeaders(a: Attempt, h: HeaderMap, end: boolean): void {
@@ -284,6 +297,19 @@ export class UpstreamCall implements LbContext {
     this.opts.stats.duration.observe((this.opts.clock.now() - a.started) / 1000);
     this.done = true;
     this.finishAttempt(a, true, false);
+    this.release();
+  }
+
+  /** Gives back the breaker's request slot (and a retry slot held in backoff), once. */
+  private release(): void {
+    if (this.holdsRequest) {
+      this.holdsRequest = false;
+      this.opts.breaker.endRequest();
+    }
+    if (this.retrySlotPending) {
+      this.retrySlotPending = false;
+      this.opts.breaker.endRetry();
+    }
   }
 
   attemptError(a: Attempt, err: UpstreamError): void {
@@ -295,6 +321,7 @@ export class UpstreamCall implements LbContext {
     if (this.committed === a) {
       this.done = true;
       this.clearTimers();
+      this.release();
       return this.handler.onCallFailure(err, true);
     }
     this.opts.stats.failures(err.kind).inc();
@@ -326,6 +353,7 @@ export class UpstreamCall implements LbContext {
     this.done = true;
     this.clearTimers();
     for (const a of this.attempts) if (a.live) this.finishAttempt(a, false, true);
+    this.release();
     this.handler.onCallFailure(f, false);
   }
 
@@ -337,6 +365,7 @@ export class UpstreamCall implements LbContext {
       a.timer = null;
     }
     if (abort && a.req !== null) a.req.abort();
+    if (a.isRetry) this.opts.breaker.endRetry();
     this.opts.cluster.requestFinished(a.ep, ok, this.opts.clock.now() - a.started);
   }
 

@@ -22,6 +22,7 @@ import { ClusterManager } from '../upstream/cluster-manager';
 import { ActiveStream } from '../proxy/active-stream';
 import { ClusterStats, ListenerStats, NO_ROUTE_POLICY, type RoutePolicy, type StreamEnv } from '../proxy/stream-env';
 import { RetryBudget, RetryPolicy } from '../proxy/retry-policy';
+import { CircuitBreaker } from '../upstream/circuit-breaker';
 import { httpCall } from '../proxy/http-call';
 import { filterMetrics } from '../proxy/filter-metrics';
 import type { ListenerGeneration } from '../listener/listener';
@@ -32,6 +33,8 @@ export interface GenerationDeps {
   log: Logger;
   accessLog: AccessLog | null;
   random?: () => number;
+  /** Circuit breakers by cluster name; they outlive generations so in-flight counts stay true. */
+  breakers: Map<string, CircuitBreaker>;
 }
 
 export interface ListenerPlan {
@@ -132,7 +135,20 @@ export async function buildGeneration(
   }
 
   const clusterStats = new Map<string, ClusterStats>();
-  for (const c of config.clusters) clusterStats.set(c.name, new ClusterStats(deps.stats, c.name, c.protocol));
+  for (const c of config.clusters) {
+    clusterStats.set(c.name, new ClusterStats(deps.stats, c.name, c.protocol));
+    const b = deps.breakers.get(c.name);
+    if (b === undefined) deps.breakers.set(c.name, new CircuitBreaker(c.name, c.circuit_breakers, deps.stats));
+    else b.setLimits(c.circuit_breakers);
+  }
+  const breaker = (name: string): CircuitBreaker => {
+    let b = deps.breakers.get(name);
+    if (b === undefined) {
+      b = new CircuitBreaker(name, { max_requests: 1024, max_retries: 3 }, deps.stats);
+      deps.breakers.set(name, b);
+    }
+    return b;
+  };
 
   const listeners = new Map<string, ListenerPlan>();
   config.listeners.forEach((l, li) => {
@@ -163,6 +179,7 @@ export async function buildGeneration(
         return s;
       },
       stats: new ListenerStats(deps.stats, l.name),
+      breaker,
       accessLog: deps.accessLog,
       clock: deps.clock,
       log: deps.log,

@@ -37,6 +37,7 @@ export class ProxyServer implements AdminProvider {
   private readonly reloads;
   private readonly reloadFailures;
   private stopped = false;
+  private readonly breakers = new Map<string, import('../upstream/circuit-breaker').CircuitBreaker>();
 
   constructor(private readonly opts: ProxyServerOptions) {
     this.clock = opts.clock ?? systemClock;
@@ -86,7 +87,14 @@ export class ProxyServer implements AdminProvider {
   }
 
   private deps() {
-    return { stats: this.stats, clock: this.clock, log: this.log, accessLog: this.accessLog, random: this.opts.random };
+    return {
+      stats: this.stats,
+      clock: this.clock,
+      log: this.log,
+      accessLog: this.accessLog,
+      random: this.opts.random,
+      breakers: this.breakers,
+    };
   }
 
   private openAccessLog(config: SwitchyardConfig): void {

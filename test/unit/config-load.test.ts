@@ -87,6 +87,7 @@ const CLUSTER_DEFAULTS = {
   idle_timeout_ms: 60000,
   max_connections_per_endpoint: 1024,
   max_pending_requests: 1024,
+  circuit_breakers: { max_requests: 1024, max_retries: 3 },
 };
 
 test('a full DESIGN-like config normalizes with defaults filled', () => {

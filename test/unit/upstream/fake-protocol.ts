@@ -84,6 +84,7 @@ export function clusterConfig(over: Partial<ClusterConfig> & { name: string }): 
     idle_timeout_ms: 60000,
     max_connections_per_endpoint: 1024,
     max_pending_requests: 512,
+    circuit_breakers: { max_requests: 1024, max_retries: 3 },
     ...over,
   };
 }
