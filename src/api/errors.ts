@@ -38,6 +38,8 @@ export type LocalReplyReason =
   | 'payload_too_large'
   | 'draining'
   | 'internal_error'
+  | 'fault_abort'
+  | 'overload'
   /** Not a reply: the access log's reason when the client went away before the response ended. */
   | 'downstream_disconnect';
 

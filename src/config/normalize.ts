@@ -20,10 +20,11 @@ import type {
 import { formatAddress } from './address';
 import { Issues, indexPath, isPlainObject, readObject, typeName, type Reader } from './schema';
 import { readRoutes } from './routes';
+import { RATE_LIMIT_KEYS, readRateLimit } from './resilience';
 import { checkFilter, checkListenerProtocol, checkLoadBalancer, checkUpstreamProtocol } from './names';
 
 export const TOP_KEYS = ['admin', 'plugins', 'drain_timeout', 'access_log', 'log_level', 'listeners', 'clusters'] as const;
-export const LISTENER_KEYS = ['name', 'address', 'protocol', 'filters', 'routes', 'limits'] as const;
+export const LISTENER_KEYS = ['name', 'address', 'protocol', 'filters', 'routes', 'limits', 'rate_limit'] as const;
 export const LIMITS_KEYS = ['max_connections', 'max_header_bytes', 'header_timeout', 'idle_timeout', 'max_buffer_bytes'] as const;
 export const CLUSTER_KEYS = [
   'name', 'protocol', 'lb', 'lb_config', 'endpoints', 'connect_timeout', 'idle_timeout',
@@ -143,7 +144,10 @@ function readListener(issues: Issues, path: string, raw: unknown, clusters: Read
   const routeList = r.array('routes') ?? [];
   const routes = readRoutes({ issues, listenerName: name || path, clusters }, r.at('routes'), routeList);
   const limits = readLimits(r.object('limits', LIMITS_KEYS));
-  return { name, address, protocol, filters, routes, limits };
+  const rl = r.object('rate_limit', RATE_LIMIT_KEYS);
+  const listener: ListenerConfig = { name, address, protocol, filters, routes, limits };
+  if (rl) listener.rate_limit = readRateLimit(issues, rl);
+  return listener;
 }
 
 function readEndpoints(issues: Issues, path: string, list: unknown[]): EndpointConfig[] {

@@ -4,7 +4,7 @@
  * hedge without a retry policy to bound it) are errors with paths.
  * Must never: hold runtime behaviour (src/proxy/retry-policy.ts does).
  */
-import type { HedgeConfig, RetryCondition, RetryConfig } from './types';
+import type { FaultConfig, HedgeConfig, MirrorConfig, RateLimitConfig, RateLimitKey, RetryCondition, RetryConfig } from './types';
 import type { Issues, Reader } from './schema';
 
 export const RETRY_KEYS = [
@@ -81,4 +81,72 @@ export function readHedge(issues: Issues, r: Reader, retry: RetryConfig | undefi
     issues.add(r.at('on_per_try_timeout'), 'needs retry.per_try_timeout');
   }
   return out;
+}
+
+export const RATE_LIMIT_KEYS = ['tokens_per_second', 'burst', 'key'] as const;
+export const FAULT_KEYS = ['delay', 'abort'] as const;
+export const MIRROR_KEYS = ['cluster', 'percent'] as const;
+
+function readPercent(r: Reader, key: string): number {
+  const v = r.get(key);
+  if (v === undefined) {
+    r.require(key);
+    return 0;
+  }
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 100) {
+    r.issues.add(r.at(key), `expected a percentage between 0 and 100, got ${JSON.stringify(v)}`);
+    return 0;
+  }
+  return v;
+}
+
+/** `key:` of a rate limit or hash: `{ header: name }`, `{ source_ip: true }` or `{ key: name }` (an RPC key). */
+export function readKeySource(issues: Issues, r: Reader, key: string): RateLimitKey | null {
+  const k = r.object(key, ['header', 'source_ip', 'key']);
+  if (!k) return null;
+  const given = ['header', 'source_ip', 'key'].filter((x) => k.has(x));
+  if (given.length !== 1) {
+    issues.add(k.path, 'needs exactly one of header, source_ip, key');
+    return null;
+  }
+  if (k.has('source_ip')) {
+    if (k.boolean('source_ip', false) !== true) issues.add(k.at('source_ip'), 'must be true');
+    return { kind: 'source_ip' };
+  }
+  const name = k.string(given[0], { nonEmpty: true });
+  return name === undefined ? null : { kind: 'header', name: name.toLowerCase() };
+}
+
+export function readRateLimit(issues: Issues, r: Reader): RateLimitConfig {
+  const tps = r.get('tokens_per_second');
+  let tokens = 0;
+  if (typeof tps !== 'number' || !Number.isFinite(tps) || tps <= 0) {
+    issues.add(r.at('tokens_per_second'), tps === undefined ? 'required' : `expected a positive number, got ${JSON.stringify(tps)}`);
+  } else tokens = tps;
+  const burst = r.int('burst', Math.max(1, Math.ceil(tokens)), { min: 1 }) ?? 1;
+  return { tokens_per_second: tokens, burst, key: readKeySource(issues, r, 'key') };
+}
+
+export function readFault(issues: Issues, r: Reader): FaultConfig {
+  const out: FaultConfig = {};
+  const d = r.object('delay', ['percent', 'duration']);
+  if (d) out.delay = { percent: readPercent(d, 'percent'), duration_ms: d.duration('duration', undefined, { required: true }) ?? 0 };
+  const a = r.object('abort', ['percent', 'status', 'grpc_status']);
+  if (a) {
+    out.abort = {
+      percent: readPercent(a, 'percent'),
+      status: a.int('status', 503, { min: 200, max: 599 }) ?? 503,
+    };
+    const g = a.int('grpc_status', undefined, { min: 0, max: 16 });
+    if (g !== undefined) out.abort.grpc_status = g;
+  }
+  if (!d && !a) issues.add(r.path, 'needs delay or abort');
+  return out;
+}
+
+export function readMirror(issues: Issues, r: Reader, clusters: ReadonlySet<string>): MirrorConfig {
+  const cluster = r.string('cluster', { required: true, nonEmpty: true }) ?? '';
+  if (cluster !== '' && !clusters.has(cluster)) issues.add(r.at('cluster'), `unknown cluster "${cluster}"`);
+  const percent = r.has('percent') ? readPercent(r, 'percent') : 100;
+  return { cluster, percent };
 }

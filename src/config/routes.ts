@@ -23,11 +23,22 @@ import {
   typeName,
   type Reader,
 } from './schema';
-import { HEDGE_KEYS, readHedge, readRetry, RETRY_KEYS } from './resilience';
+import {
+  FAULT_KEYS,
+  HEDGE_KEYS,
+  MIRROR_KEYS,
+  RATE_LIMIT_KEYS,
+  readFault,
+  readHedge,
+  readMirror,
+  readRateLimit,
+  readRetry,
+  RETRY_KEYS,
+} from './resilience';
 
 export const ROUTE_KEYS = [
   'name', 'match', 'cluster', 'weighted_clusters', 'direct_response', 'redirect',
-  'prefix_rewrite', 'host_rewrite', 'timeout', 'retry', 'hedge',
+  'prefix_rewrite', 'host_rewrite', 'timeout', 'retry', 'hedge', 'rate_limit', 'fault', 'mirror',
 ] as const;
 export const MATCH_KEYS = [
   'host', 'prefix', 'path', 'regex', 'headers', 'query', 'service', 'method', 'version', 'group', 'grpc',
@@ -315,6 +326,12 @@ function readRoute(ctx: RouteContext, path: string, raw: unknown, index: number)
   if (retry) route.retry = readRetry(issues, retry, route.timeout_ms);
   const hedge = r.object('hedge', HEDGE_KEYS);
   if (hedge) route.hedge = readHedge(issues, hedge, route.retry);
+  const rl = r.object('rate_limit', RATE_LIMIT_KEYS);
+  if (rl) route.rate_limit = readRateLimit(issues, rl);
+  const fault = r.object('fault', FAULT_KEYS);
+  if (fault) route.fault = readFault(issues, fault);
+  const mirror = r.object('mirror', MIRROR_KEYS);
+  if (mirror) route.mirror = readMirror(issues, mirror, ctx.clusters);
   return route;
 }
 

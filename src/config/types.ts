@@ -109,6 +109,26 @@ export interface HedgeConfig {
   max_in_flight: number;
 }
 
+/** Where a per-key limit (or a hash) takes its key from. */
+export type RateLimitKey = { kind: 'header'; name: string } | { kind: 'source_ip' };
+
+export interface RateLimitConfig {
+  tokens_per_second: number;
+  burst: number;
+  /** null: one bucket for the whole route or listener. */
+  key: RateLimitKey | null;
+}
+
+export interface FaultConfig {
+  delay?: { percent: number; duration_ms: number };
+  abort?: { percent: number; status: number; grpc_status?: number };
+}
+
+export interface MirrorConfig {
+  cluster: string;
+  percent: number;
+}
+
 export interface RouteConfig {
   /** Given, or generated as `<listener>/<index>`. */
   name: string;
@@ -122,6 +142,9 @@ export interface RouteConfig {
   timeout_ms: number; // default 15000; 0 disables
   retry?: RetryConfig;
   hedge?: HedgeConfig;
+  rate_limit?: RateLimitConfig;
+  fault?: FaultConfig;
+  mirror?: MirrorConfig;
 }
 
 export interface ListenerConfig {
@@ -131,6 +154,8 @@ export interface ListenerConfig {
   filters: FilterConfig[];
   routes: RouteConfig[];
   limits: LimitsConfig;
+  /** A token bucket for every request on the listener (before routing). */
+  rate_limit?: RateLimitConfig;
   /** Raw TLS section, interpreted by the TLS capability when it lands. */
   tls?: Record<string, unknown>;
 }

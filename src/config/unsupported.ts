@@ -8,7 +8,7 @@
 export const NOT_YET_SUPPORTED = {
   top: ['workers'],
   listener: ['tls'],
-  route: ['rate_limit', 'fault', 'mirror'],
+  route: [],
   cluster: ['hash_on', 'health_check', 'outlier_detection', 'discovery', 'tls'],
 } as const satisfies Record<string, readonly string[]>;
 

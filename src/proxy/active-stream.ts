@@ -22,10 +22,12 @@ import {
 } from '../api';
 import type { Clock, Logger } from '../api';
 import { FilterChainRunner, type ChainSink } from './filter-chain';
-import type { EngineCluster, EngineRoute, StreamEnv } from './stream-env';
+import type { EngineCluster, EngineRoute, RoutePolicy, StreamEnv } from './stream-env';
 import { setForwardedHeaders } from './forwarded-headers';
 import { upstreamFailureReply } from './local-replies';
 import { UpstreamCall, type CallFailure, type CallHandler } from './upstream-call';
+import { decideFault, type FaultDecision } from './fault';
+import { Mirror } from './mirror';
 import { formatGrpcTimeout, parseGrpcTimeout } from './grpc-deadline';
 
 const EMPTY = Buffer.alloc(0);
@@ -49,6 +51,9 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
   private clusterName: string | null = null;
   private cluster: EngineCluster | null = null;
   private call: UpstreamCall | null = null;
+  private mirror: Mirror | null = null;
+  /** Request body events that arrived while an injected delay held the request. */
+  private held: Array<Buffer | HeaderMap | null> | null = null;
   private timer: TimerHandle | null = null;
   private respHeaders: HeaderMap | null = null;
   private status = 0;
@@ -145,6 +150,11 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
       this.reqChain = new FilterChainRunner('request', fs, this, this.requestSink, this.chainEvents, this.env.maxBufferBytes);
     }
     stream.attach(this);
+    const rl = this.env.listenerRateLimiter;
+    if (rl !== null && !rl.tryTake(stream.headers, stream.connection.remoteAddress)) {
+      this.env.stats.rateLimited.inc();
+      return this.localReply({ status: 429, reason: 'rate_limited', body: 'rate limited\n' });
+    }
     if (this.reqChain !== null) this.reqChain.headers(stream.headers, stream.endStream);
     else this.forwardHeaders(stream.headers, stream.endStream);
   }
@@ -232,6 +242,58 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
     }
     if (timeoutMs > 0) this.timer = this.clock.setTimer(this.onTimeout, timeoutMs);
     const policy = this.env.routePolicy(route);
+    if (policy.counters === null) return this.startCall(cluster, policy, h, end);
+    if (policy.rateLimiter !== null && !policy.rateLimiter.tryTake(h, this.stream.connection.remoteAddress)) {
+      policy.counters.rateLimited.inc();
+      return this.localReply({ status: 429, reason: 'rate_limited', body: 'rate limited\n' });
+    }
+    const fault = policy.fault === null ? null : decideFault(policy.fault, this.env.random);
+    if (fault !== null && fault.delayMs > 0) {
+      policy.counters.faultDelays.inc();
+      this.held = [];
+      this.stream.pause();
+      this.clock.setTimer(() => this.afterFaultDelay(cluster, policy, h, end, fault.abort), fault.delayMs);
+      return;
+    }
+    if (fault !== null && fault.abort !== null) return this.faultAbort(policy, fault.abort);
+    this.startCall(cluster, policy, h, end);
+  }
+
+  private faultAbort(policy: RoutePolicy, abort: NonNullable<FaultDecision['abort']>): void {
+    policy.counters!.faultAborts.inc();
+    this.localReply({ status: abort.status, grpcStatus: abort.grpc_status, reason: 'fault_abort', body: 'fault filter abort\n' });
+  }
+
+  /** After an injected delay: abort, or start the upstream call and release what arrived meanwhile. */
+  private afterFaultDelay(
+    cluster: EngineCluster,
+    policy: RoutePolicy,
+    h: HeaderMap,
+    end: boolean,
+    abort: FaultDecision['abort'],
+  ): void {
+    const held = this.held;
+    this.held = null;
+    if (this.done) return;
+    if (abort !== null) return this.faultAbort(policy, abort);
+    this.startCall(cluster, policy, h, end);
+    this.stream.resume();
+    if (held !== null) {
+      for (const ev of held) {
+        if (ev === null) this.forwardData(EMPTY, true);
+        else if (Buffer.isBuffer(ev)) this.forwardData(ev, false);
+        else this.forwardTrailers(ev);
+      }
+    }
+  }
+
+  private startCall(cluster: EngineCluster, policy: RoutePolicy, h: HeaderMap, end: boolean): void {
+    const m = policy.mirror;
+    if (m !== null && (m.percent >= 100 || this.env.random() * 100 < m.percent)) {
+      const shadow = this.env.cluster(m.cluster);
+      this.mirror = shadow === undefined ? null : Mirror.start(shadow, h, end);
+      if (this.mirror !== null) policy.counters!.mirrored.inc();
+    }
     this.call = new UpstreamCall(
       {
         cluster,
@@ -252,6 +314,16 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
   }
 
   private forwardData(chunk: Buffer, end: boolean): void {
+    if (this.held !== null) {
+      if (chunk.length > 0) this.held.push(chunk);
+      if (end) this.held.push(null);
+      return;
+    }
+    const mirror = this.mirror;
+    if (mirror !== null) {
+      if (chunk.length > 0) mirror.write(chunk);
+      if (end) mirror.end(null);
+    }
     const call = this.call;
     if (call === null || this.done) return;
     if (chunk.length > 0 && !call.write(chunk)) {
@@ -262,6 +334,8 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
   }
 
   private forwardTrailers(t: HeaderMap): void {
+    if (this.held !== null) return void this.held.push(t);
+    if (this.mirror !== null) this.mirror.end(t);
     const call = this.call;
     if (call === null || this.done) return;
     call.end(t);

@@ -8,7 +8,8 @@ import type { BuiltFilter, Clock, HeaderMap, Logger } from '../api';
 import type { Counter, Histogram, StatsRegistry } from '../observability/stats';
 import type { AccessLog } from '../observability/access-log';
 import type { CompiledRoute, RouteTable } from '../router';
-import type { HedgeConfig } from '../config/types';
+import type { FaultConfig, HedgeConfig, MirrorConfig } from '../config/types';
+import type { RateLimiter } from './rate-limiter';
 import type { RetryBudget, RetryPolicy } from './retry-policy';
 import type { CircuitBreaker } from '../upstream/circuit-breaker';
 
@@ -73,7 +74,12 @@ export class ListenerStats {
   private readonly byCode = new Map<string, Counter>();
   private readonly byReason = new Map<string, Counter>();
   readonly duration: Histogram;
+  readonly rateLimited: Counter;
   constructor(private readonly stats: StatsRegistry, readonly listener: string) {
+    this.rateLimited = stats.counter('switchyard_rate_limited_total', 'Requests refused by a local rate limit.', {
+      listener,
+      route: '',
+    });
     this.duration = stats.histogram(
       'switchyard_downstream_request_duration_seconds',
       'Time from the request head to the end of the response.',
@@ -111,9 +117,29 @@ export interface RoutePolicy {
   readonly retry: RetryPolicy | null;
   readonly budget: RetryBudget | null;
   readonly hedge: HedgeConfig | null;
+  readonly rateLimiter: RateLimiter | null;
+  readonly fault: FaultConfig | null;
+  readonly mirror: MirrorConfig | null;
+  /** Counters of this route's traffic features (only those the route uses are created). */
+  readonly counters: RouteCounters | null;
 }
 
-export const NO_ROUTE_POLICY: RoutePolicy = { retry: null, budget: null, hedge: null };
+export interface RouteCounters {
+  readonly rateLimited: Counter;
+  readonly faultDelays: Counter;
+  readonly faultAborts: Counter;
+  readonly mirrored: Counter;
+}
+
+export const NO_ROUTE_POLICY: RoutePolicy = {
+  retry: null,
+  budget: null,
+  hedge: null,
+  rateLimiter: null,
+  fault: null,
+  mirror: null,
+  counters: null,
+};
 
 export interface StreamEnv {
   readonly listener: string;
@@ -130,4 +156,6 @@ export interface StreamEnv {
   readonly maxBufferBytes: number;
   readonly random: () => number;
   routePolicy(route: EngineRoute): RoutePolicy;
+  /** The listener-wide token bucket, if configured. */
+  readonly listenerRateLimiter: RateLimiter | null;
 }

@@ -22,6 +22,7 @@ import { ClusterManager } from '../upstream/cluster-manager';
 import { ActiveStream } from '../proxy/active-stream';
 import { ClusterStats, ListenerStats, NO_ROUTE_POLICY, type RoutePolicy, type StreamEnv } from '../proxy/stream-env';
 import { RetryBudget, RetryPolicy } from '../proxy/retry-policy';
+import { RateLimiter } from '../proxy/rate-limiter';
 import { CircuitBreaker } from '../upstream/circuit-breaker';
 import { httpCall } from '../proxy/http-call';
 import { filterMetrics } from '../proxy/filter-metrics';
@@ -155,19 +156,15 @@ export async function buildGeneration(
     const routes = compileRouteTable(l.routes, { random });
     const policies = new Map<CompiledRoute, RoutePolicy>();
     for (const r of routes.routes) {
-      const c = r.config;
-      if (c.retry === undefined && c.hedge === undefined) continue;
-      policies.set(r, {
-        retry: c.retry === undefined ? null : new RetryPolicy(c.retry),
-        budget: c.retry === undefined ? null : new RetryBudget(c.retry.budget.percent, c.retry.budget.min_per_second, deps.clock),
-        hedge: c.hedge ?? null,
-      });
+      const policy = routePolicy(r, l.name, deps);
+      if (policy !== null) policies.set(r, policy);
     }
     const env: StreamEnv = {
       listener: l.name,
       routes,
       random,
       routePolicy: (r) => policies.get(r) ?? NO_ROUTE_POLICY,
+      listenerRateLimiter: l.rate_limit === undefined ? null : new RateLimiter(l.rate_limit, deps.clock),
       filters: filtersByListener[li],
       cluster: (name) => clusters.get(name),
       clusterStats: (name) => {
@@ -199,6 +196,33 @@ export async function buildGeneration(
     listeners.set(l.name, { config: l, env, gen });
   });
   return { config, clusters, listeners, builtFilters: filtersByListener.flat() };
+}
+
+/** Compiles a route's resilience and traffic features; null when it has none. */
+function routePolicy(r: CompiledRoute, listener: string, deps: GenerationDeps): RoutePolicy | null {
+  const c = r.config;
+  if (c.retry === undefined && c.hedge === undefined && c.rate_limit === undefined && c.fault === undefined && c.mirror === undefined) {
+    return null;
+  }
+  const labels = { listener, route: r.name };
+  const s = deps.stats;
+  return {
+    retry: c.retry === undefined ? null : new RetryPolicy(c.retry),
+    budget: c.retry === undefined ? null : new RetryBudget(c.retry.budget.percent, c.retry.budget.min_per_second, deps.clock),
+    hedge: c.hedge ?? null,
+    rateLimiter: c.rate_limit === undefined ? null : new RateLimiter(c.rate_limit, deps.clock),
+    fault: c.fault ?? null,
+    mirror: c.mirror ?? null,
+    counters: {
+      rateLimited: s.counter('switchyard_rate_limited_total', 'Requests refused by a local rate limit.', labels),
+      faultDelays: s.counter('switchyard_faults_injected_total', 'Faults injected by route fault config.', { ...labels, kind: 'delay' }),
+      faultAborts: s.counter('switchyard_faults_injected_total', 'Faults injected by route fault config.', { ...labels, kind: 'abort' }),
+      mirrored: s.counter('switchyard_mirrored_requests_total', 'Requests copied to a shadow cluster.', {
+        ...labels,
+        cluster: c.mirror?.cluster ?? '',
+      }),
+    },
+  };
 }
 
 /** Releases what a generation built that no other generation holds (clusters are ref-counted). */
