@@ -13,10 +13,12 @@ import { Children, pinProcess, which } from './lib/children';
 import type { SuiteContext, SuiteRunner } from './lib/suite';
 import { findRepoRoot, parseDurationS } from './lib/sys';
 import { http1Suite } from './suites/http1';
+import { rpcSuite } from './suites/rpc';
 
 /** Suite name → runner. Register new suites here. */
 const SUITES: Record<string, SuiteRunner> = {
   http1: http1Suite,
+  rpc: rpcSuite,
 };
 
 const COMMON_FLAGS: Record<string, string> = {

@@ -28,6 +28,12 @@ export interface LbContext {
 export interface LoadBalancer {
   /** Returns null only when the snapshot is empty. */
   pick(ctx: LbContext | null): Endpoint | null;
+  /**
+   * Optional feedback: a request sent to `endpoint` (picked by this balancer or by an earlier
+   * balancer of the same cluster) finished after `latencyMs`; ok = false for a failure.
+   * Latency-aware balancers (peak_ewma) use it; others leave it out. Must not throw.
+   */
+  onRequestEnd?(endpoint: Endpoint, latencyMs: number, ok: boolean): void;
 }
 
 export interface LoadBalancerOptions {

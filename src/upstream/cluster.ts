@@ -15,6 +15,8 @@ import { registry } from '../api/registry';
 import type { ClusterConfig } from '../config/types';
 import type { Gauge, StatsRegistry } from '../observability/stats';
 import { ClusterEndpoint, formatAddress, type PoolSource } from './endpoint';
+import type { CoreLbOptions } from './lb/options';
+import { withZoneAwareness } from './lb/zone-aware';
 
 export { ClusterEndpoint } from './endpoint';
 
@@ -81,8 +83,10 @@ export class Cluster {
           `(known: ${registry.loadBalancerNames().join(', ') || 'none'})`,
       );
     }
-    this.lbFactory = factory;
-    this.lbOptions = Object.freeze({ random: deps.random ?? Math.random, config: config.lb_config });
+    // lb_config.local_zone wraps whichever balancer the cluster uses (built-in or plugin).
+    this.lbFactory = withZoneAwareness(factory, config.lb_config);
+    const lbOptions: CoreLbOptions = { random: deps.random ?? Math.random, config: config.lb_config, clock: deps.clock };
+    this.lbOptions = Object.freeze(lbOptions);
     const options: PoolOptions = Object.freeze({
       connectTimeoutMs: config.connect_timeout_ms,
       maxConnections: config.max_connections_per_endpoint,
@@ -121,9 +125,22 @@ export class Cluster {
     ep.markStarted();
   }
 
-  /** Call exactly once per requestStarted; ok = false counts a failure. */
-  requestFinished(ep: ClusterEndpoint, ok: boolean): void {
+  /**
+   * Call exactly once per requestStarted; ok = false counts a failure. latencyMs (clock time since
+   * the request was sent) feeds latency-aware balancers through LoadBalancer.onRequestEnd.
+   */
+  requestFinished(ep: ClusterEndpoint, ok: boolean, latencyMs?: number): void {
     ep.markFinished(ok);
+    if (latencyMs !== undefined && latencyMs >= 0) {
+      const lb = this.lb;
+      if (lb.onRequestEnd !== undefined) {
+        try {
+          lb.onRequestEnd(ep, latencyMs, ok);
+        } catch {
+          // A plugin balancer's feedback bug must not break request completion.
+        }
+      }
+    }
   }
 
   /**

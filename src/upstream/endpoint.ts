@@ -26,6 +26,8 @@ export function formatAddress(host: string, port: number): string {
 
 export class ClusterEndpoint implements Endpoint {
   readonly address: string;
+  /** clock.now() when the endpoint first appeared in its cluster (kept across snapshot swaps). */
+  readonly createdAt: number;
   private _weight: number;
   private _zone: string | undefined;
   private _healthy = true;
@@ -43,6 +45,7 @@ export class ClusterEndpoint implements Endpoint {
     private readonly source: PoolSource,
   ) {
     this.address = formatAddress(host, port);
+    this.createdAt = source.clock.now();
     this._weight = weight;
     this._zone = zone;
   }

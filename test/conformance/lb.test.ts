@@ -1,28 +1,21 @@
 /**
  * Conformance suite for load balancers: every registered balancer (the built-ins, and any
  * registered later — the suite iterates registry.loadBalancerNames()) must satisfy the same
- * properties. Balancer-specific extras are at the end.
+ * properties, in every variant listed in VARIANTS (hash balancers with and without a key, slow
+ * start configured, ...), and again wrapped for zone awareness. Balancer-specific extras for the
+ * first three are at the end; the others have test/unit/upstream/lb-*.test.ts.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Endpoint, LbContext, LoadBalancer } from '../../src/api/lb';
 import { registry } from '../../src/api/registry';
 import { HeaderMap } from '../../src/api/headers';
-import { registerBuiltinLoadBalancers } from '../../src/upstream/lb';
+import { registerBuiltinLoadBalancers, withZoneAwareness } from '../../src/upstream/lb';
+import { seededRandom as seeded } from '../fixtures/random';
 
 registerBuiltinLoadBalancers();
 
 /** Deterministic PRNG (mulberry32), so every run sees the same sequence. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface TestEndpoint extends Endpoint {
   activeRequests: number;
@@ -33,15 +26,58 @@ function ep(port: number, weight = 1, healthy = true, zone?: string): TestEndpoi
   return { address: `10.0.0.${port}:${8000 + port}`, host: `10.0.0.${port}`, port: 8000 + port, weight, zone, activeRequests: 0, healthy };
 }
 
-function build(name: string, eps: readonly Endpoint[], seed = 1): LoadBalancer {
+type Config = Record<string, unknown>;
+
+function buildWith(name: string, eps: readonly Endpoint[], seed = 1, config: Config = {}): LoadBalancer {
   const f = registry.loadBalancer(name);
   assert.ok(f, `balancer ${name} is registered`);
   // Frozen: a balancer must never mutate the snapshot it is given.
-  return f.create(Object.freeze(eps.slice()), { random: seeded(seed), config: {} });
+  return f.create(Object.freeze(eps.slice()), { random: seeded(seed), config });
 }
 
+function build(name: string, eps: readonly Endpoint[], seed = 1): LoadBalancer {
+  return buildWith(name, eps, seed, {});
+}
+
+/**
+ * Configurations every property runs with, per balancer (a balancer not listed runs with {}).
+ * Keyed variants hash on x-user or the source address, which CONTEXTS vary.
+ */
+const VARIANTS: Record<string, Array<{ label: string; config: Config; notProportional?: string }>> = {
+  round_robin: [
+    { label: '', config: {} },
+    { label: 'slow_start', config: { slow_start: { window: '30s' } } },
+  ],
+  least_request: [
+    { label: '', config: {} },
+    { label: 'slow_start', config: { slow_start: { window: '30s', aggression: 2 } } },
+  ],
+  ring_hash: [
+    { label: 'no key', config: {} },
+    { label: 'hash_on header', config: { hash_on: { header: 'X-User' }, min_ring_size: 16384 } },
+    { label: 'hash_on source_ip', config: { hash_on: { source_ip: true }, min_ring_size: 16384 } },
+  ],
+  maglev: [
+    { label: 'no key', config: {} },
+    { label: 'hash_on header', config: { hash_on: { header: 'x-user' } } },
+    { label: 'hash_on key', config: { hash_on: { key: 'x-user' }, table_size: 10007 } },
+  ],
+  peak_ewma: [
+    { label: '', config: {} },
+    { label: 'decay 1s', config: { decay: '1s', default_rtt: '5ms' } },
+  ],
+  aperture: [
+    { label: '', config: {} },
+    {
+      label: 'aperture 3',
+      config: { aperture: 3, coordinate: 0.5 },
+      notProportional: 'a window of 3 of the 4 endpoints: weights hold inside the window only (lb-aperture tests)',
+    },
+  ],
+};
+
 /** Varied contexts (distinct source IPs and an x-user header) so key-hashing balancers spread too. */
-const CONTEXTS: LbContext[] = Array.from({ length: 997 }, (_, i) => ({
+const CONTEXTS: LbContext[] = Array.from({ length: 20_011 }, (_, i) => ({
   headers: HeaderMap.from({ 'x-user': `user-${i}` }),
   sourceIp: `192.168.${i >> 8}.${i & 255}`,
 }));
@@ -61,7 +97,7 @@ function counts(lb: LoadBalancer, n: number, exclude?: readonly Endpoint[]): Map
   return m;
 }
 
-/** Absolute tolerance on each endpoint's share; tighten or loosen per balancer here. */
+/** Absolute tolerance on each endpoint's share; tighten or loosen per variant here. */
 const SHARE_TOLERANCE: Record<string, number> = {};
 const DEFAULT_SHARE_TOLERANCE = 0.03;
 
@@ -69,7 +105,9 @@ const names = registry.loadBalancerNames();
 
 describe('load balancer registry', () => {
   it('has the built-ins', () => {
-    for (const n of ['round_robin', 'least_request', 'random']) assert.ok(names.includes(n), n);
+    for (const n of ['round_robin', 'least_request', 'random', 'ring_hash', 'maglev', 'peak_ewma', 'aperture']) {
+      assert.ok(names.includes(n), n);
+    }
   });
   it('registering the built-ins twice is harmless', () => {
     registerBuiltinLoadBalancers();
@@ -77,8 +115,10 @@ describe('load balancer registry', () => {
   });
 });
 
-for (const name of names) {
-  describe(`load balancer conformance: ${name}`, () => {
+for (const name of names) for (const { label, config, notProportional } of VARIANTS[name] ?? [{ label: '', config: {} }]) {
+  const variant = label === '' ? name : `${name} (${label})`;
+  const build = (n: string, eps: readonly Endpoint[], seed = 1) => buildWith(n, eps, seed, config);
+  describe(`load balancer conformance: ${variant}`, () => {
     it('returns null for an empty snapshot', () => {
       const lb = build(name, []);
       assert.equal(lb.pick(null), null);
@@ -96,12 +136,12 @@ for (const name of names) {
       assert.equal(lb2.pick(null), only, 'an unhealthy endpoint is still picked when it is the only one');
     });
 
-    it('distributes traffic in proportion to weights', () => {
+    it('distributes traffic in proportion to weights', { skip: notProportional }, () => {
       const eps = [ep(1, 1), ep(2, 2), ep(3, 3), ep(4, 4)];
       const lb = build(name, eps, 7);
       const n = 20_000;
       const m = counts(lb, n);
-      const tol = SHARE_TOLERANCE[name] ?? DEFAULT_SHARE_TOLERANCE;
+      const tol = SHARE_TOLERANCE[variant] ?? DEFAULT_SHARE_TOLERANCE;
       for (const e of eps) {
         const share = (m.get(e.address) ?? 0) / n;
         const want = e.weight / 10;
@@ -194,8 +234,66 @@ for (const name of names) {
       };
       assert.equal(seq(42), seq(42));
     });
+
+    it('accepts request feedback (onRequestEnd, when present) and keeps every property above', () => {
+      const eps = [ep(1), ep(2), ep(3)];
+      const lb = build(name, eps, 43);
+      if (lb.onRequestEnd === undefined) return;
+      for (let i = 0; i < 300; i++) {
+        const e = lb.pick(ctxFor(i))!;
+        lb.onRequestEnd(e, e === eps[0] ? 50 : 5, e !== eps[1]);
+      }
+      lb.onRequestEnd(ep(9), 1, true); // an endpoint of another snapshot: ignored or recorded, never a throw
+      eps[2].healthy = false;
+      const m = counts(build(name, eps, 43), 300, [eps[0]]);
+      assert.deepEqual([...m.keys()], [eps[1].address]);
+    });
   });
 }
+
+describe('zone-aware wrapper, around every balancer', () => {
+  for (const name of names) {
+    const wrapped = (eps: readonly Endpoint[], config: Config) =>
+      withZoneAwareness(registry.loadBalancer(name)!, config).create(Object.freeze(eps.slice()), { random: seeded(3), config });
+    const zoned = () => [ep(1, 1, true, 'a'), ep(2, 2, true, 'a'), ep(3, 1, true, 'a'), ep(4, 1, true, 'b'), ep(5, 1, true, 'b')];
+
+    it(`${name}: keeps traffic in the local zone while it is healthy enough`, () => {
+      const eps = zoned();
+      const m = counts(wrapped(eps, { local_zone: 'a' }), 2_000);
+      assert.deepEqual(new Set(m.keys()), new Set([eps[0].address, eps[1].address, eps[2].address]));
+    });
+
+    it(`${name}: spills over to every zone below zone_min_healthy_percent, never to an unhealthy endpoint`, () => {
+      const eps = zoned();
+      eps[0].healthy = false; // 2 of 3 local healthy = 66% < 70%
+      const m = counts(wrapped(eps, { local_zone: 'a' }), 2_000);
+      assert.equal(m.get(eps[0].address), undefined);
+      assert.ok((m.get(eps[3].address) ?? 0) + (m.get(eps[4].address) ?? 0) > 0, 'remote zone used');
+      const m2 = counts(wrapped(eps, { local_zone: 'a', zone_min_healthy_percent: 60 }), 1_000);
+      assert.deepEqual(new Set(m2.keys()), new Set([eps[1].address, eps[2].address]), '66% >= 60%: stays local');
+    });
+
+    it(`${name}: a retry whose local alternatives are excluded goes to another zone`, () => {
+      const eps = zoned();
+      const m = counts(wrapped(eps, { local_zone: 'a' }), 500, [eps[0], eps[1], eps[2]]);
+      assert.deepEqual(new Set(m.keys()), new Set([eps[3].address, eps[4].address]));
+    });
+
+    it(`${name}: unknown local zone or no zones: the plain balancer`, () => {
+      const f = registry.loadBalancer(name)!;
+      assert.equal(withZoneAwareness(f, {}), f);
+      const eps = zoned();
+      assert.equal(counts(wrapped(eps, { local_zone: 'c' }), 2_000).size, 5);
+    });
+  }
+
+  it('rejects bad zone settings', () => {
+    const f = registry.loadBalancer('round_robin')!;
+    assert.throws(() => withZoneAwareness(f, { local_zone: 3 }), /local_zone/);
+    assert.throws(() => withZoneAwareness(f, { local_zone: 'a', zone_min_healthy_percent: 101 }), /zone_min_healthy_percent/);
+    assert.throws(() => withZoneAwareness(f, { zone_min_healthy_percent: 50 }), /needs local_zone/);
+  });
+});
 
 describe('round_robin specifics', () => {
   it('picks exactly weight times per endpoint in every cycle of sum(weights) picks', () => {

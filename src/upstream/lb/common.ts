@@ -85,21 +85,29 @@ export class WeightedSampler {
   readonly eps: readonly Endpoint[];
   readonly weights: Float64Array;
   private readonly cum: Float64Array;
-  readonly total: number;
+  private _total = 0;
 
   constructor(eps: readonly Endpoint[]) {
     this.eps = eps;
     const n = eps.length;
     this.weights = new Float64Array(n);
     this.cum = new Float64Array(n);
+    for (let i = 0; i < n; i++) this.weights[i] = effectiveWeight(eps[i].weight);
+    this.reweighed();
+  }
+
+  get total(): number {
+    return this._total;
+  }
+
+  /** Recomputes the cumulative weights after `weights` was changed in place (slow start). */
+  reweighed(): void {
     let t = 0;
-    for (let i = 0; i < n; i++) {
-      const w = effectiveWeight(eps[i].weight);
-      this.weights[i] = w;
-      t += w;
+    for (let i = 0; i < this.weights.length; i++) {
+      t += this.weights[i];
       this.cum[i] = t;
     }
-    this.total = t;
+    this._total = t;
   }
 
   /** Index of the first cumulative weight above x (x in [0, total)). */
@@ -120,7 +128,7 @@ export class WeightedSampler {
     const eps = this.eps;
     const n = eps.length;
     if (n === 0) return -1;
-    const first = this.search(random() * this.total);
+    const first = this.search(random() * this._total);
     const ep = eps[first];
     if (ep.healthy && !isExcluded(ep, exclude)) return first;
 
@@ -138,4 +146,28 @@ export class WeightedSampler {
     }
     return last; // floating-point remainder: the last eligible endpoint
   }
+}
+
+/**
+ * For table balancers (ring_hash, maglev): the endpoint index of the first slot at or after
+ * `start` (wrapping) whose owner is in the best tier; `owners[slot]` is an index into `eps`.
+ * The slot at `start` is checked first without computing the tier (the common case). Returns -1
+ * only when no slot's owner is eligible (an endpoint owning no slot); callers then fall back.
+ */
+export function firstEligibleSlot(
+  eps: readonly Endpoint[],
+  owners: Int32Array,
+  start: number,
+  exclude: readonly Endpoint[] | undefined,
+): number {
+  const first = eps[owners[start]];
+  if (first.healthy && !isExcluded(first, exclude)) return owners[start];
+  const tier = bestTier(eps, exclude);
+  const m = owners.length;
+  for (let k = 0, s = start; k < m; k++) {
+    const i = owners[s];
+    if (eligible(eps[i], tier, exclude)) return i;
+    s = s + 1 === m ? 0 : s + 1;
+  }
+  return -1;
 }

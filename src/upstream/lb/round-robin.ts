@@ -7,16 +7,20 @@
  * workers or proxies rebuilding at once do not all start on the same endpoint.
  * Owns: the scores of one snapshot. Must never: allocate in pick(), or mutate the snapshot.
  * Cost: O(endpoints) per pick, like nginx (fine for the hundreds of endpoints a cluster has).
+ * With `lb_config.slow_start` (slow-start.ts) the weights of young endpoints are scaled live.
  */
 import type { Endpoint, LbContext, LoadBalancer, LoadBalancerFactory, LoadBalancerOptions } from '../../api/lb';
 import { bestTier, effectiveWeight, eligible, excludeOf, TIER_HEALTHY_INCLUDED } from './common';
+import { clockOf } from './options';
+import { slowStartFor, type SlowStart } from './slow-start';
 
 export class SmoothRoundRobinBalancer implements LoadBalancer {
   private readonly eps: readonly Endpoint[];
   private readonly weights: Float64Array;
   private readonly scores: Float64Array;
+  private readonly slowStart: SlowStart | null;
 
-  constructor(endpoints: readonly Endpoint[], random: () => number) {
+  constructor(endpoints: readonly Endpoint[], random: () => number, slowStart?: (eps: readonly Endpoint[]) => SlowStart | null) {
     const n = endpoints.length;
     const offset = n > 1 ? Math.min(n - 1, Math.floor(random() * n)) : 0;
     const eps: Endpoint[] = new Array(n);
@@ -25,6 +29,7 @@ export class SmoothRoundRobinBalancer implements LoadBalancer {
     this.weights = new Float64Array(n);
     for (let i = 0; i < n; i++) this.weights[i] = effectiveWeight(eps[i].weight);
     this.scores = new Float64Array(n);
+    this.slowStart = slowStart === undefined ? null : slowStart(eps);
   }
 
   pick(ctx: LbContext | null): Endpoint | null {
@@ -32,6 +37,7 @@ export class SmoothRoundRobinBalancer implements LoadBalancer {
     const n = eps.length;
     if (n === 0) return null;
     if (n === 1) return eps[0];
+    if (this.slowStart !== null) this.slowStart.refresh(this.weights);
     const exclude = excludeOf(ctx);
     const tier = bestTier(eps, exclude);
     const w = this.weights;
@@ -62,6 +68,9 @@ export class SmoothRoundRobinBalancer implements LoadBalancer {
 export const roundRobinFactory: LoadBalancerFactory = {
   name: 'round_robin',
   create(endpoints: readonly Endpoint[], options: LoadBalancerOptions): LoadBalancer {
-    return new SmoothRoundRobinBalancer(endpoints, options.random);
+    const config = options.config;
+    if (config?.slow_start === undefined) return new SmoothRoundRobinBalancer(endpoints, options.random);
+    const clock = clockOf(options);
+    return new SmoothRoundRobinBalancer(endpoints, options.random, (eps) => slowStartFor('round_robin', eps, config, clock));
   },
 };
