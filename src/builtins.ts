@@ -1,12 +1,13 @@
 /**
- * Built-ins: registers what ships in the box — the HTTP/1.1 codec, the load balancers and the
- * `headers` filter — through the same registries plug-ins use. Idempotent.
+ * Built-ins: registers what ships in the box — the HTTP/1.1 codec, the load balancers, the
+ * `headers` and `wasm` filters — through the same registries plug-ins use. Idempotent.
  * Must never: register anything a user could not register the same way.
  */
 import { registerCodec, registerFilter } from './api';
 import { http1Listener, http1Upstream } from './http/h1';
 import { registerBuiltinLoadBalancers } from './upstream/lb';
 import { headersFilter } from './filters/headers';
+import { wasmFilterFactory } from './wasm';
 
 let registered = false;
 
@@ -16,4 +17,5 @@ export function registerBuiltins(): void {
   registerCodec({ name: 'http', listener: http1Listener, upstream: http1Upstream });
   registerBuiltinLoadBalancers();
   registerFilter(headersFilter);
+  registerFilter(wasmFilterFactory);
 }

@@ -1,0 +1,151 @@
+/**
+ * GuestMemory: bounds-checked access to one instance's linear memory, and host→guest copies
+ * through the guest's own allocator (`malloc`, else `proxy_on_memory_allocate`). Views are
+ * re-taken whenever memory.buffer changes (memory.grow detaches the old ArrayBuffer).
+ * Also the proxy-wasm header-map wire format (u32 count, u32 sizes, NUL-terminated latin1 bytes).
+ * Must never: let an out-of-range guest pointer become a host exception other than
+ * MemoryAccessError (host functions turn it into INVALID_MEMORY_ACCESS).
+ */
+import { Status } from './abi';
+import type { WaMemory } from './wa';
+
+export class MemoryAccessError extends Error {
+  constructor(ptr: number, len: number) {
+    super(`guest memory access out of bounds: ${ptr}+${len}`);
+    this.name = 'MemoryAccessError';
+  }
+}
+
+export type Allocator = (size: number) => number;
+
+export class GuestMemory {
+  private buf: ArrayBuffer | null = null;
+  private dv!: DataView;
+  private u8!: Buffer;
+
+  constructor(private readonly memory: WaMemory, private readonly alloc: Allocator | null) {}
+
+  get byteLength(): number {
+    return this.memory.buffer.byteLength;
+  }
+
+  private refresh(): void {
+    const b = this.memory.buffer;
+    if (b !== this.buf) {
+      this.buf = b;
+      this.dv = new DataView(b);
+      this.u8 = Buffer.from(b);
+    }
+  }
+
+  private check(ptr: number, len: number): void {
+    this.refresh();
+    if (ptr < 0 || len < 0 || ptr + len > this.u8.length) throw new MemoryAccessError(ptr, len);
+  }
+
+  /** A view into guest memory (valid until the next call into the guest). */
+  view(ptr: number, len: number): Buffer {
+    ptr >>>= 0;
+    len >>>= 0;
+    this.check(ptr, len);
+    return this.u8.subarray(ptr, ptr + len);
+  }
+
+  /** A copy of guest bytes (safe to keep). */
+  copy(ptr: number, len: number): Buffer {
+    return Buffer.from(this.view(ptr, len));
+  }
+
+  string(ptr: number, len: number, enc: BufferEncoding = 'utf8'): string {
+    ptr >>>= 0;
+    len >>>= 0;
+    this.check(ptr, len);
+    return this.u8.toString(enc, ptr, ptr + len);
+  }
+
+  u32(ptr: number): number {
+    ptr >>>= 0;
+    this.check(ptr, 4);
+    return this.dv.getUint32(ptr, true);
+  }
+
+  setU32(ptr: number, v: number): void {
+    ptr >>>= 0;
+    this.check(ptr, 4);
+    this.dv.setUint32(ptr, v >>> 0, true);
+  }
+
+  setU64(ptr: number, v: bigint): void {
+    ptr >>>= 0;
+    this.check(ptr, 8);
+    this.dv.setBigUint64(ptr, BigInt.asUintN(64, v), true);
+  }
+
+  /**
+   * Copies `data` into a fresh guest allocation and stores its pointer and size (LE u32) at
+   * `retPtr` / `retSize`. Zero length allocates nothing and stores 0/0.
+   */
+  copyOut(data: Uint8Array, retPtr: number, retSize: number): Status {
+    retPtr >>>= 0;
+    retSize >>>= 0;
+    this.check(retPtr, 4);
+    this.check(retSize, 4);
+    const n = data.length;
+    if (n === 0) {
+      this.dv.setUint32(retPtr, 0, true);
+      this.dv.setUint32(retSize, 0, true);
+      return Status.Ok;
+    }
+    if (this.alloc === null) return Status.InternalFailure;
+    const p = this.alloc(n) >>> 0; // may grow memory: views are re-taken below
+    if (p === 0) return Status.InternalFailure;
+    this.check(p, n);
+    this.check(retPtr, 4);
+    this.check(retSize, 4);
+    this.u8.set(data, p);
+    this.dv.setUint32(retPtr, p, true);
+    this.dv.setUint32(retSize, n, true);
+    return Status.Ok;
+  }
+}
+
+/** Serializes header pairs: u32 count, (u32 key len, u32 value len)*, then key\0value\0 ... */
+export function serializePairs(kv: readonly string[]): Buffer {
+  const count = kv.length >> 1;
+  let size = 4 + count * 8;
+  for (let i = 0; i < kv.length; i++) size += kv[i].length + 1;
+  const out = Buffer.alloc(size);
+  out.writeUInt32LE(count, 0);
+  let o = 4;
+  for (let i = 0; i < kv.length; i += 2) {
+    out.writeUInt32LE(kv[i].length, o);
+    out.writeUInt32LE(kv[i + 1].length, o + 4);
+    o += 8;
+  }
+  for (let i = 0; i < kv.length; i++) {
+    o += out.write(kv[i], o, 'latin1');
+    o++; // NUL (already zero)
+  }
+  return out;
+}
+
+/** Parses the serialized pairs format; null when malformed. Strings are latin1. */
+export function deserializePairs(b: Buffer): string[] | null {
+  if (b.length === 0) return [];
+  if (b.length < 4) return null;
+  const count = b.readUInt32LE(0);
+  if (count > (b.length - 4) / 8) return null;
+  let data = 4 + count * 8;
+  const out: string[] = new Array(count * 2);
+  for (let i = 0; i < count; i++) {
+    const kl = b.readUInt32LE(4 + i * 8);
+    const vl = b.readUInt32LE(8 + i * 8);
+    if (data + kl + 1 + vl + 1 > b.length + 1) return null;
+    out[i * 2] = b.toString('latin1', data, data + kl);
+    data += kl + 1;
+    if (data + vl > b.length) return null;
+    out[i * 2 + 1] = b.toString('latin1', data, data + vl);
+    data += vl + 1;
+  }
+  return out;
+}
