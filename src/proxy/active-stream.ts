@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
+  FrameHeaderMap,
   HeaderMap,
   UpstreamError,
   type FilterContext,
@@ -40,6 +41,7 @@ export function effectiveTimeout(routeMs: number, streamMs: number | undefined):
 
 export class ActiveStream implements FilterContext, LbContext, RequestBodyHandler {
   readonly requestId: string;
+  private readonly rpc: boolean;
   readonly clock: Clock;
   readonly log: Logger;
   private stateMap: Map<string, unknown> | null = null;
@@ -52,6 +54,7 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
   private cluster: EngineCluster | null = null;
   private call: UpstreamCall | null = null;
   private mirror: Mirror | null = null;
+  private routeTimeoutMs = 0;
   /** Request body events that arrived while an injected delay held the request. */
   private held: Array<Buffer | HeaderMap | null> | null = null;
   private timer: TimerHandle | null = null;
@@ -66,10 +69,13 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
     this.clock = env.clock;
     this.log = env.log;
     const h = stream.headers;
-    let id = h.get('x-request-id');
+    // An RPC frame's header view is its attachments: the proxy adds nothing to it (the frame would
+    // have to be re-encoded and the provider would see our headers as attachments).
+    this.rpc = h instanceof FrameHeaderMap;
+    let id = this.rpc ? undefined : h.get('x-request-id');
     if (id === undefined || id === '') {
       id = randomUUID();
-      h.set('x-request-id', id);
+      if (!this.rpc) h.set('x-request-id', id);
     }
     this.requestId = id;
     this.requestEnded = stream.endStream;
@@ -141,7 +147,7 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
 
   start(): void {
     const stream = this.stream;
-    setForwardedHeaders(stream.headers, stream.connection);
+    if (!this.rpc) setForwardedHeaders(stream.headers, stream.connection);
     const built = this.env.filters;
     if (built.length > 0) {
       const fs: StreamFilter[] = new Array(built.length);
@@ -223,13 +229,12 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
     if (cluster === undefined) return this.localReply({ status: 503, reason: 'no_healthy_endpoint', body: 'no cluster\n' });
     this.cluster = cluster;
     if (route.hostRewrite !== undefined) h.set(':authority', route.hostRewrite);
-    const path = h.get(':path');
-    if (path !== undefined) {
-      const rewritten = route.rewritePath(path);
-      if (rewritten !== path) h.set(':path', rewritten);
+    if (route.config.prefix_rewrite !== undefined) {
+      const path = h.get(':path');
+      if (path !== undefined) h.set(':path', route.rewritePath(path));
     }
     let deadline = this.stream.timeoutMs;
-    const grpcTimeout = h.get('grpc-timeout');
+    const grpcTimeout = this.rpc ? undefined : h.get('grpc-timeout');
     if (grpcTimeout !== undefined) {
       const ms = parseGrpcTimeout(grpcTimeout);
       if (ms !== null && (deadline === undefined || deadline <= 0 || ms < deadline)) deadline = ms;
@@ -241,6 +246,7 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
       h.set('grpc-timeout', formatGrpcTimeout(timeoutMs));
     }
     if (timeoutMs > 0) this.timer = this.clock.setTimer(this.onTimeout, timeoutMs);
+    this.routeTimeoutMs = timeoutMs;
     const policy = this.env.routePolicy(route);
     if (policy.counters === null) return this.startCall(cluster, policy, h, end);
     if (policy.rateLimiter !== null && !policy.rateLimiter.tryTake(h, this.stream.connection.remoteAddress)) {
@@ -291,7 +297,7 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
     const m = policy.mirror;
     if (m !== null && (m.percent >= 100 || this.env.random() * 100 < m.percent)) {
       const shadow = this.env.cluster(m.cluster);
-      this.mirror = shadow === undefined ? null : Mirror.start(shadow, h, end);
+      this.mirror = shadow === undefined ? null : Mirror.start(shadow, h, end, this.clock, this.routeTimeoutMs);
       if (this.mirror !== null) policy.counters!.mirrored.inc();
     }
     this.call = new UpstreamCall(
@@ -516,9 +522,9 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
       upstream: this.upstreamAddress,
       protocol: this.stream.protocol,
       // RPC codecs have no pseudo-headers: their method and service stand in.
-      method: h.get(':method') ?? h.get('method') ?? null,
-      authority: h.get(':authority') ?? h.get('service') ?? null,
-      path: h.get(':path') ?? null,
+      method: (this.rpc ? h.get('method') : h.get(':method')) ?? null,
+      authority: (this.rpc ? h.get('service') : h.get(':authority')) ?? null,
+      path: this.rpc ? null : h.get(':path') ?? null,
       status: this.status,
       reason: this.reason,
       bytes_in: this.stream.bytesReceived,

@@ -4,7 +4,7 @@
  * affects the primary: a shadow that cannot keep up is abandoned rather than slowing the client.
  * Must never: delay, fail or reorder the primary request.
  */
-import type { HeaderMap, UpstreamRequest, UpstreamResponseHandler } from '../api';
+import type { Clock, HeaderMap, TimerHandle, UpstreamRequest, UpstreamResponseHandler } from '../api';
 import type { EngineCluster, EngineEndpoint } from './stream-env';
 
 const DISCARD_LIMIT = 1024 * 1024;
@@ -27,10 +27,12 @@ export class Mirror {
   private req: UpstreamRequest | null = null;
   private sent = 0;
   private finished = false;
+  private timer: TimerHandle | null = null;
+
   private constructor(private readonly cluster: EngineCluster, private readonly ep: EngineEndpoint) {}
 
   /** Starts the shadow request; null when the shadow cluster has no endpoint. */
-  static start(cluster: EngineCluster, headers: HeaderMap, endStream: boolean): Mirror | null {
+  static start(cluster: EngineCluster, headers: HeaderMap, endStream: boolean, clock: Clock, timeoutMs: number): Mirror | null {
     const ep = cluster.pick(null);
     if (ep === null) return null;
     const h = headers.clone();
@@ -41,6 +43,8 @@ export class Mirror {
       h.set(':authority', hasPort ? `${authority.slice(0, colon)}-shadow${authority.slice(colon)}` : `${authority}-shadow`);
     }
     const m = new Mirror(cluster, ep);
+    // A shadow gets the route's timeout like the primary; it must not hold a connection forever.
+    if (timeoutMs > 0) m.timer = clock.setTimer(() => m.abort(), timeoutMs);
     cluster.requestStarted(ep);
     m.req = ep.pool.request(h, endStream, new ShadowHandler(m));
     return m;
@@ -69,6 +73,10 @@ export class Mirror {
     if (this.finished) return;
     this.finished = true;
     this.req = null;
+    if (this.timer !== null) {
+      this.timer.cancel();
+      this.timer = null;
+    }
     this.cluster.requestFinished(this.ep, ok);
   }
 }

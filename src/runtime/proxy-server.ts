@@ -174,9 +174,22 @@ export class ProxyServer implements AdminProvider {
     this.stopped = true;
     const gen = this.generation;
     const drainMs = gen === null ? 0 : gen.config.drain_timeout_ms;
+    const deadline = this.clock.now() + drainMs;
     await Promise.all([...this.bound.values()].map((l) => l.drain(drainMs)));
     this.bound.clear();
-    if (gen !== null) await retireGeneration(gen, null);
+    if (gen !== null) {
+      // Upstream exchanges nobody waits for any more (a mirror, a filter's call) get what is left
+      // of the drain time; then every upstream connection is closed.
+      const left = Math.max(0, deadline - this.clock.now());
+      await new Promise<void>((resolve) => {
+        const t = this.clock.setTimer(resolve, left);
+        void retireGeneration(gen, null).then(() => {
+          t.cancel();
+          resolve();
+        });
+      });
+      gen.clusters.destroy();
+    }
     if (this.admin !== null) await this.admin.close();
     if (this.accessLog !== null) await this.accessLog.close();
   }

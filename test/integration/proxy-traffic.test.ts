@@ -54,6 +54,7 @@ listeners:
       - match: { prefix: /slow-mirror }
         cluster: app
         mirror: { cluster: slow-shadow, percent: 100 }
+        timeout: 300ms
 clusters:
   - { name: app, endpoints: [{ address: ${app.address} }] }
   - { name: shadow, endpoints: [{ address: ${shadow.address} }] }

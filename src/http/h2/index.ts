@@ -1,0 +1,51 @@
+/**
+ * The HTTP/2 codec on node:http2 (h2c with prior knowledge): a ListenerProtocol and an
+ * UpstreamProtocol named "http2", the HTTP/1.1 + h2c listener named "http" that sniffs the
+ * connection preface, and the gRPC helpers. Owns: wiring only. Must never: hold per-connection
+ * state.
+ */
+import type { Duplex } from 'node:stream';
+import type { ListenerProtocol, ServeContext, ServerConnection, UpstreamProtocol } from '../../api/codec';
+import type { PoolOptions, UpstreamPool } from '../../api/stream';
+import type { Clock } from '../../api/clock';
+import { H2ServerConnection, H2_DEFAULTS, type Http2ServerOptions } from './server-session';
+import { H2Pool } from './pool';
+import { matchHttp2Preface } from './sniff';
+
+export { H2ServerConnection, H2_DEFAULTS } from './server-session';
+export type { Http2ServerOptions } from './server-session';
+export { H2ServerStream } from './server-stream';
+export { H2Pool } from './pool';
+export { httpAutoListenerProtocol, matchHttp2Preface, H2_PREFACE } from './sniff';
+export {
+  GrpcStatus,
+  isGrpc,
+  grpcStatusFromReply,
+  grpcStatusFromHttp,
+  parseGrpcTimeout,
+  formatGrpcTimeout,
+  encodeGrpcMessage,
+  decodeGrpcMessage,
+} from './grpc';
+export { requestMapFromRaw, requestHeadersToH2, responseHeadersToH2, isConnectionSpecific } from './headers';
+
+/** A downstream HTTP/2 (h2c, prior knowledge) listener protocol with the given tunables. */
+export function createHttp2Listener(options: Http2ServerOptions = {}): ListenerProtocol {
+  const opts: Required<Http2ServerOptions> = { ...H2_DEFAULTS, ...options };
+  return {
+    name: 'http2',
+    match: matchHttp2Preface,
+    serve(socket: Duplex, ctx: ServeContext): ServerConnection {
+      return new H2ServerConnection(socket, ctx, opts);
+    },
+  };
+}
+
+export const http2Listener: ListenerProtocol = createHttp2Listener();
+
+export const http2Upstream: UpstreamProtocol = {
+  name: 'http2',
+  createPool(endpoint: { host: string; port: number }, options: PoolOptions, clock: Clock): UpstreamPool {
+    return new H2Pool(endpoint, options, clock);
+  },
+};

@@ -1,0 +1,305 @@
+/**
+ * One upstream RPC connection of an RpcPool. Owns: connecting (with the connect timeout),
+ * writing request frames with the ids the pool assigns (multiplex) or as they are (ping-pong),
+ * matching response frames to exchanges, answering the upstream's heartbeats, sending its own on
+ * an idle connection and closing it when 3 go unanswered, and idle expiry.
+ * Must never: deliver a response to the wrong exchange, leave an in-flight exchange without an
+ * outcome when the connection dies, or write an id into a buffer the downstream side still owns.
+ */
+import net from 'node:net';
+import { UpstreamError } from '../api';
+import type { Clock, FrameError, FrameInfo, RpcCodec, TimerHandle } from '../api';
+import { FrameReader, type FrameFailure, type FrameSink } from './frame-reader';
+import type { RpcExchange } from './exchange';
+import { idKey } from './frames';
+
+/** What a connection needs from its pool. */
+export interface ConnOwner {
+  readonly codec: RpcCodec;
+  readonly multiplex: boolean;
+  readonly heartbeatIntervalMs: number;
+  readonly idleTimeoutMs: number;
+  onConnected(c: RpcClientConnection): void;
+  onConnectFailed(c: RpcClientConnection, err: UpstreamError): void;
+  onConnClosed(c: RpcClientConnection): void;
+  /** A ping-pong connection finished its exchange. */
+  release(c: RpcClientConnection): void;
+  /** A multiplexed connection's in-flight count dropped to zero. */
+  idle(c: RpcClientConnection): void;
+  unknownResponse(): void;
+  onSocketDrain(): void;
+  debug(msg: string, extra?: object): void;
+}
+
+/** Ids of aborted exchanges remembered so their late responses are dropped quietly. */
+const MAX_ABANDONED = 4096;
+const MAX_ID = 0x7fffffff;
+const MISSED_HEARTBEATS_LIMIT = 3;
+
+export class RpcClientConnection implements FrameSink {
+  readonly socket: net.Socket;
+  connected = false;
+  closed = false;
+  /** Multiplex: exchanges waiting for their response, by id. */
+  readonly inflight = new Map<number, RpcExchange>();
+  /** Ping-pong: the one exchange on this connection. */
+  current: RpcExchange | null = null;
+  private readonly abandoned = new Map<number, true>();
+  private readonly reader: FrameReader;
+  private nextId = 1;
+  private connectTimer: TimerHandle | null;
+  private tickTimer: TimerHandle | null = null;
+  private timedOut = false;
+  private failure: UpstreamError | null = null;
+  private lastRead = 0;
+  private lastUse = 0;
+  private missedHeartbeats = 0;
+  private lastHeartbeat = 0;
+
+  constructor(
+    private readonly owner: ConnOwner,
+    host: string,
+    port: number,
+    connectTimeoutMs: number,
+    private readonly clock: Clock,
+    maxFrameBytes: number,
+  ) {
+    this.reader = new FrameReader(owner.codec, this, maxFrameBytes);
+    const s = (this.socket = net.connect({ host, port }));
+    s.setNoDelay(true);
+    s.on('connect', () => this.onConnect());
+    s.on('data', (c: Buffer) => this.onData(c));
+    s.on('end', () => s.end());
+    s.on('close', () => this.onClose());
+    s.on('error', (e: Error) => {
+      if (this.failure === null) this.failure = new UpstreamError(this.connected ? 'reset' : 'connect_failure', e.message, !this.connected);
+    });
+    s.on('drain', () => owner.onSocketDrain());
+    this.connectTimer =
+      connectTimeoutMs > 0
+        ? clock.setTimer(() => {
+            this.connectTimer = null;
+            if (this.connected) return;
+            this.timedOut = true;
+            s.destroy();
+          }, connectTimeoutMs)
+        : null;
+  }
+
+  get busy(): boolean {
+    return this.current !== null || this.inflight.size > 0;
+  }
+
+  get congested(): boolean {
+    return this.socket.writableNeedDrain;
+  }
+
+  /** Writes an exchange's frame; multiplexed frames get a fresh id of this connection. */
+  send(ex: RpcExchange): void {
+    let frame = ex.frame!;
+    ex.conn = this;
+    if (this.owner.multiplex) {
+      const id = this.allocId();
+      if (ex.shared) {
+        // The downstream's buffer may still be read (retry, mirror, local reply): write a copy.
+        const copy = Buffer.allocUnsafe(frame.length);
+        frame.copy(copy);
+        frame = copy;
+      }
+      this.owner.codec.setRequestId(frame, id);
+      ex.id = id;
+      if (!ex.oneWay) this.inflight.set(id, ex);
+    } else if (!ex.oneWay) this.current = ex;
+    ex.frame = null;
+    this.lastUse = this.clock.now();
+    this.socket.write(frame);
+    if (ex.oneWay) {
+      ex.completeOneWay();
+      if (!this.owner.multiplex) this.owner.release(this);
+    }
+  }
+
+  /** The exchange was aborted: forget it (its late response is dropped). */
+  forget(ex: RpcExchange): void {
+    if (this.owner.multiplex) {
+      if (this.inflight.get(ex.id) !== ex) return;
+      this.inflight.delete(ex.id);
+      this.abandoned.set(ex.id, true);
+      if (this.abandoned.size > MAX_ABANDONED) this.abandoned.delete(this.abandoned.keys().next().value!);
+      if (this.inflight.size === 0) this.owner.idle(this);
+    } else if (this.current === ex) {
+      // One exchange per connection: its late response would be taken for the next one's.
+      this.current = null;
+      this.destroy(null);
+    }
+  }
+
+  destroy(err: UpstreamError | null): void {
+    if (err !== null && this.failure === null) this.failure = err;
+    this.closed = true;
+    this.socket.destroy();
+  }
+
+  private allocId(): number {
+    let id = this.nextId;
+    while (this.inflight.has(id)) id = id >= MAX_ID ? 1 : id + 1;
+    this.nextId = id >= MAX_ID ? 1 : id + 1;
+    this.abandoned.delete(id);
+    return id;
+  }
+
+  // ---- socket events ----
+
+  private onConnect(): void {
+    this.connected = true;
+    if (this.connectTimer !== null) {
+      this.connectTimer.cancel();
+      this.connectTimer = null;
+    }
+    this.lastRead = this.lastUse = this.clock.now();
+    this.arm();
+    this.owner.onConnected(this);
+  }
+
+  private onData(chunk: Buffer): void {
+    this.lastRead = this.clock.now();
+    this.missedHeartbeats = 0;
+    try {
+      this.reader.push(chunk);
+    } catch (e) {
+      this.owner.debug('rpc response handler threw', { error: String(e) });
+      this.destroy(new UpstreamError('reset', 'response handler failed'));
+    }
+  }
+
+  private onClose(): void {
+    this.closed = true;
+    this.reader.clear();
+    if (this.connectTimer !== null) {
+      this.connectTimer.cancel();
+      this.connectTimer = null;
+    }
+    if (this.tickTimer !== null) {
+      this.tickTimer.cancel();
+      this.tickTimer = null;
+    }
+    if (!this.connected) {
+      const err = this.timedOut
+        ? new UpstreamError('connect_timeout', 'upstream connect timeout', true)
+        : this.failure ?? new UpstreamError('connect_failure', 'upstream connect failed', true);
+      this.owner.onConnectFailed(this, err.beforeRequestSent ? err : new UpstreamError(err.kind, err.message, true));
+      return;
+    }
+    const err =
+      this.failure !== null && this.failure.kind === 'protocol_error'
+        ? this.failure
+        : new UpstreamError('reset', this.failure?.message ?? 'upstream connection closed');
+    const victims: RpcExchange[] = [];
+    if (this.current !== null) victims.push(this.current);
+    for (const ex of this.inflight.values()) victims.push(ex);
+    this.current = null;
+    this.inflight.clear();
+    this.owner.onConnClosed(this);
+    for (const ex of victims) ex.fail(err);
+  }
+
+  // ---- frames (FrameSink) ----
+
+  onFrame(frame: Buffer, info: FrameInfo): void {
+    const codec = this.owner.codec;
+    switch (info.kind) {
+      case 'response':
+        break;
+      case 'heartbeat-request': {
+        try {
+          this.socket.write(codec.heartbeatResponse(frame, info));
+        } catch (e) {
+          this.owner.debug('heartbeat response failed', { error: String(e) });
+        }
+        return;
+      }
+      case 'heartbeat-response':
+        return;
+      default:
+        this.owner.debug('request frame from an upstream dropped');
+        return;
+    }
+    this.lastUse = this.lastRead;
+    if (!this.owner.multiplex) {
+      const ex = this.current;
+      if (ex === null) {
+        this.owner.unknownResponse();
+        return;
+      }
+      this.current = null;
+      ex.deliver(frame, info);
+      if (!this.closed) this.owner.release(this);
+      return;
+    }
+    let key: number;
+    try {
+      key = idKey(codec.getRequestId(frame));
+    } catch {
+      this.owner.unknownResponse();
+      return;
+    }
+    const ex = this.inflight.get(key);
+    if (ex === undefined) {
+      if (!this.abandoned.delete(key)) this.owner.unknownResponse();
+      return;
+    }
+    this.inflight.delete(key);
+    ex.deliver(frame, info);
+    if (this.inflight.size === 0 && !this.closed) this.owner.idle(this);
+  }
+
+  onFrameError(_kind: FrameFailure, err: FrameError, _head: Buffer, _info: FrameInfo | null): void {
+    this.owner.debug('malformed frame from upstream; closing the connection', { code: err.code, error: err.message });
+    this.destroy(new UpstreamError('protocol_error', `malformed frame from upstream: ${err.message}`));
+  }
+
+  // ---- heartbeats and idle expiry ----
+
+  private arm(): void {
+    if (this.closed) return;
+    const hb = this.owner.heartbeatIntervalMs;
+    const idle = this.owner.idleTimeoutMs;
+    if (hb <= 0 && idle <= 0) return;
+    const now = this.clock.now();
+    let due = Infinity;
+    if (hb > 0) due = !this.owner.multiplex && this.current !== null ? now + hb : Math.max(this.lastRead, this.lastHeartbeat) + hb;
+    if (idle > 0) {
+      const i = this.busy ? now + idle : this.lastUse + idle;
+      if (i < due) due = i;
+    }
+    this.tickTimer = this.clock.setTimer(this.onTick, Math.max(1, due - now));
+  }
+
+  private readonly onTick = (): void => {
+    this.tickTimer = null;
+    if (this.closed) return;
+    const now = this.clock.now();
+    const idle = this.owner.idleTimeoutMs;
+    if (idle > 0 && !this.busy && now - this.lastUse >= idle) {
+      this.owner.debug('idle upstream connection closed');
+      this.destroy(null);
+      return;
+    }
+    const hb = this.owner.heartbeatIntervalMs;
+    if (hb > 0 && now >= Math.max(this.lastRead, this.lastHeartbeat) + hb && (this.owner.multiplex || this.current === null)) {
+      if (this.missedHeartbeats >= MISSED_HEARTBEATS_LIMIT) {
+        this.owner.debug('upstream missed heartbeats; closing the connection');
+        this.destroy(new UpstreamError('reset', 'upstream did not answer heartbeats'));
+        return;
+      }
+      this.missedHeartbeats++;
+      this.lastHeartbeat = now;
+      try {
+        this.socket.write(this.owner.codec.heartbeatRequest(this.allocId()));
+      } catch (e) {
+        this.owner.debug('heartbeat request failed', { error: String(e) });
+      }
+    }
+    this.arm();
+  };
+}
