@@ -156,6 +156,11 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
       this.reqChain = new FilterChainRunner('request', fs, this, this.requestSink, this.chainEvents, this.env.maxBufferBytes);
     }
     stream.attach(this);
+    const ov = this.env.overload;
+    if (ov !== null && ov.overloaded) {
+      this.env.stats.shed.inc();
+      return this.localReply({ status: 503, reason: 'overload', body: 'proxy overloaded\n' });
+    }
     const rl = this.env.listenerRateLimiter;
     if (rl !== null && !rl.tryTake(stream.headers, stream.connection.remoteAddress)) {
       this.env.stats.rateLimited.inc();
@@ -354,7 +359,7 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
   private readonly onTimeout = (): void => {
     this.timer = null;
     if (this.done) return;
-    this.abortUpstream();
+    this.abortUpstream(true);
     if (!this.stream.responseStarted) {
       this.localReply({ status: 504, reason: 'timeout', body: 'upstream request timeout\n' });
     } else {
@@ -480,10 +485,11 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
     this.finish();
   }
 
-  private abortUpstream(): void {
+  /** timedOut: the route timeout fired (reported to outlier detection as a timeout). */
+  private abortUpstream(timedOut = false): void {
     const call = this.call;
     if (call === null) return;
-    call.abort();
+    call.abort(timedOut);
   }
 
   private finish(): void {

@@ -26,7 +26,8 @@ export interface EngineCluster {
   readonly protocol: string;
   pick(ctx: import('../api').LbContext | null): EngineEndpoint | null;
   requestStarted(ep: EngineEndpoint): void;
-  requestFinished(ep: EngineEndpoint, ok: boolean, latencyMs?: number): void;
+  /** `result`: the try's response status or failure kind (outlier detection); absent when cancelled. */
+  requestFinished(ep: EngineEndpoint, ok: boolean, latencyMs?: number, result?: import('../upstream/outlier').TryResult): void;
 }
 
 /** Per-cluster metric handles, resolved once. */
@@ -75,7 +76,9 @@ export class ListenerStats {
   private readonly byReason = new Map<string, Counter>();
   readonly duration: Histogram;
   readonly rateLimited: Counter;
+  readonly shed: Counter;
   constructor(private readonly stats: StatsRegistry, readonly listener: string) {
+    this.shed = stats.counter('switchyard_overload_shed_total', 'Requests refused because the proxy was overloaded.', { listener });
     this.rateLimited = stats.counter('switchyard_rate_limited_total', 'Requests refused by a local rate limit.', {
       listener,
       route: '',
@@ -158,4 +161,6 @@ export interface StreamEnv {
   routePolicy(route: EngineRoute): RoutePolicy;
   /** The listener-wide token bucket, if configured. */
   readonly listenerRateLimiter: RateLimiter | null;
+  /** Raised while the process is overloaded: new streams are shed. */
+  readonly overload: { readonly overloaded: boolean } | null;
 }

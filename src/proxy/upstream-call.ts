@@ -21,6 +21,7 @@ import type { HedgeConfig } from '../config/types';
 import type { ClusterStats, EngineCluster, EngineEndpoint } from './stream-env';
 import { backoffDelay, retryAfterMs, type RetryBudget, type RetryPolicy } from './retry-policy';
 import type { CircuitBreaker } from '../upstream/circuit-breaker';
+import { failureResult, statusResult, type TryResult } from '../upstream/outlier';
 
 /** How a call ended without a usable response (the engine maps it to a local reply). */
 export type CallFailure = UpstreamError | 'per_try_timeout' | 'no_healthy_endpoint';
@@ -49,6 +50,8 @@ class Attempt implements UpstreamResponseHandler {
   req: UpstreamRequest | null = null;
   timer: TimerHandle | null = null;
   live = true;
+  /** Status of this try's response head (0 before one arrived). */
+  status = 0;
   readonly started: number;
   constructor(readonly call: UpstreamCall, readonly ep: EngineEndpoint, readonly isRetry: boolean) {
     this.started = call.opts.clock.now();
@@ -166,11 +169,14 @@ export class UpstreamCall implements LbContext {
   }
 
   /** The downstream is gone or answered otherwise: cancel every try. */
-  abort(): void {
+  abort(timedOut = false): void {
     if (this.done) return;
     this.done = true;
     this.clearTimers();
-    for (const a of this.attempts) this.finishAttempt(a, false, true);
+    // The committed try's head is its verdict; for tries without one, a route timeout says the
+    // endpoint was too slow, while a downstream leaving says nothing about it.
+    const pending = timedOut ? failureResult('timeout') : undefined;
+    for (const a of this.attempts) this.finishAttempt(a, false, true, a.status !== 0 ? statusResult(a.status) : pending);
     this.release();
   }
 
@@ -270,13 +276,14 @@ export class UpstreamCall implements LbContext {
       if (others || this.mayRetry()) {
         this.retryAfter = retryAfterMs(h, this.opts.clock.wallNow());
         this.lastFailure = new UpstreamError('reset', `retriable status ${status}`);
-        this.finishAttempt(a, false, true);
+        this.finishAttempt(a, false, true, statusResult(status));
         if (!others) this.scheduleRetry();
         return;
       }
     }
     // This answer is the one: cancel the other tries and forward it.
     this.committed = a;
+    a.status = status;
     this.clearTimers();
     if (a.timer !== null) {
       a.timer.cancel();
@@ -296,7 +303,7 @@ export class UpstreamCall implements LbContext {
   private complete(a: Attempt): void {
     this.opts.stats.duration.observe((this.opts.clock.now() - a.started) / 1000);
     this.done = true;
-    this.finishAttempt(a, true, false);
+    this.finishAttempt(a, true, false, statusResult(a.status));
     this.release();
   }
 
@@ -317,7 +324,7 @@ export class UpstreamCall implements LbContext {
       a.live = false;
       return;
     }
-    this.finishAttempt(a, false, false);
+    this.finishAttempt(a, false, false, failureResult(err.kind));
     if (this.committed === a) {
       this.done = true;
       this.clearTimers();
@@ -334,7 +341,7 @@ export class UpstreamCall implements LbContext {
     if (!a.live || this.done || this.committed !== null) return;
     const h = this.opts.hedge;
     if (h !== null && h.on_per_try_timeout && this.hedge()) return;
-    this.finishAttempt(a, false, true);
+    this.finishAttempt(a, false, true, failureResult('timeout'));
     this.opts.stats.failures('per_try_timeout').inc();
     this.lastFailure = 'per_try_timeout';
     this.afterFailure('per_try_timeout', false);
@@ -357,7 +364,8 @@ export class UpstreamCall implements LbContext {
     this.handler.onCallFailure(f, false);
   }
 
-  private finishAttempt(a: Attempt, ok: boolean, abort: boolean): void {
+  /** `result` feeds outlier detection; leave it out for a cancelled try. */
+  private finishAttempt(a: Attempt, ok: boolean, abort: boolean, result?: TryResult): void {
     if (!a.live) return;
     a.live = false;
     if (a.timer !== null) {
@@ -366,7 +374,7 @@ export class UpstreamCall implements LbContext {
     }
     if (abort && a.req !== null) a.req.abort();
     if (a.isRetry) this.opts.breaker.endRetry();
-    this.opts.cluster.requestFinished(a.ep, ok, this.opts.clock.now() - a.started);
+    this.opts.cluster.requestFinished(a.ep, ok, this.opts.clock.now() - a.started, result);
   }
 
   private clearTimers(): void {

@@ -36,6 +36,8 @@ export interface GenerationDeps {
   random?: () => number;
   /** Circuit breakers by cluster name; they outlive generations so in-flight counts stay true. */
   breakers: Map<string, CircuitBreaker>;
+  /** The process overload flag, when the config sets thresholds. */
+  overload?: { readonly overloaded: boolean } | null;
 }
 
 export interface ListenerPlan {
@@ -164,6 +166,7 @@ export async function buildGeneration(
       routes,
       random,
       routePolicy: (r) => policies.get(r) ?? NO_ROUTE_POLICY,
+      overload: config.overload === null ? null : deps.overload ?? null,
       listenerRateLimiter: l.rate_limit === undefined ? null : new RateLimiter(l.rate_limit, deps.clock),
       filters: filtersByListener[li],
       cluster: (name) => clusters.get(name),
@@ -190,6 +193,8 @@ export async function buildGeneration(
         headerTimeoutMs: l.limits.header_timeout_ms,
         idleTimeoutMs: l.limits.idle_timeout_ms,
         maxBufferBytes: l.limits.max_buffer_bytes,
+        maxFrameBytes: l.limits.max_frame_bytes,
+        http2: l.http2,
       },
       onStream: (stream: ServerStream) => new ActiveStream(env, stream).start(),
     };

@@ -12,6 +12,7 @@ import { AccessLog } from '../observability/access-log';
 import { startAdminServer, type AdminProvider } from '../admin/server';
 import { Listener } from '../listener/listener';
 import { buildGeneration, retireGeneration, type Generation } from './generation';
+import { OverloadMonitor } from './overload';
 
 export interface ProxyServerOptions {
   clock?: Clock;
@@ -37,6 +38,7 @@ export class ProxyServer implements AdminProvider {
   private readonly reloads;
   private readonly reloadFailures;
   private stopped = false;
+  private overload: OverloadMonitor | null = null;
   private readonly breakers = new Map<string, import('../upstream/circuit-breaker').CircuitBreaker>();
 
   constructor(private readonly opts: ProxyServerOptions) {
@@ -61,8 +63,20 @@ export class ProxyServer implements AdminProvider {
     return l.boundPort;
   }
 
+  /** Starts, retunes or stops the overload monitor for `config`. */
+  private applyOverload(config: SwitchyardConfig): void {
+    if (config.overload === null) {
+      if (this.overload !== null) this.overload.stop();
+      return;
+    }
+    if (this.overload === null) this.overload = new OverloadMonitor(config.overload, this.clock, this.stats);
+    else this.overload.setConfig(config.overload);
+    this.overload.start();
+  }
+
   async start(config: SwitchyardConfig): Promise<void> {
     this.openAccessLog(config);
+    this.applyOverload(config);
     const gen = await buildGeneration(config, this.deps(), null);
     try {
       for (const [name, plan] of gen.listeners) {
@@ -94,6 +108,7 @@ export class ProxyServer implements AdminProvider {
       accessLog: this.accessLog,
       random: this.opts.random,
       breakers: this.breakers,
+      overload: this.overload,
     };
   }
 
@@ -161,6 +176,7 @@ export class ProxyServer implements AdminProvider {
     }
     for (const l of newListeners) this.bound.set(l.name, l);
     this.generation = applied;
+    this.applyOverload(applied.config);
     this.reloads.inc();
     const drainMs = applied.config.drain_timeout_ms;
     void Promise.all(retiring.map((l) => l.drain(drainMs))).then(() => retireGeneration(old, applied));
@@ -172,6 +188,7 @@ export class ProxyServer implements AdminProvider {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    if (this.overload !== null) this.overload.stop();
     const gen = this.generation;
     const drainMs = gen === null ? 0 : gen.config.drain_timeout_ms;
     const deadline = this.clock.now() + drainMs;

@@ -1,6 +1,9 @@
 /**
  * ClusterEndpoint: one upstream endpoint of a cluster as the core sees it — identity, weight,
- * zone, health, live counters, and its connection pool, created on first use. Mutated only by
+ * zone, health, live counters, and its connection pool, created on first use. Health is two
+ * flags: active health (set by health checks) and ejection (set by outlier detection); the
+ * endpoint is `healthy` (available to balancers) only when actively healthy and not ejected.
+ * Mutated only by
  * its Cluster (the methods marked internal). Must never: pick endpoints, or create a pool once
  * it has been retired (a retired endpoint answers with a pool that fails every request as a
  * retryable connect failure, so a stale reference cannot leak connections).
@@ -30,7 +33,9 @@ export class ClusterEndpoint implements Endpoint {
   readonly createdAt: number;
   private _weight: number;
   private _zone: string | undefined;
-  private _healthy = true;
+  private _healthy: boolean;
+  private _activeHealthy: boolean;
+  private _ejected = false;
   private _active = 0;
   private _requests = 0;
   private _failures = 0;
@@ -43,7 +48,11 @@ export class ClusterEndpoint implements Endpoint {
     weight: number,
     zone: string | undefined,
     private readonly source: PoolSource,
+    /** False when health checking is on: the endpoint waits for its first passing check. */
+    activeHealthy = true,
   ) {
+    this._activeHealthy = activeHealthy;
+    this._healthy = activeHealthy;
     this.address = formatAddress(host, port);
     this.createdAt = source.clock.now();
     this._weight = weight;
@@ -56,8 +65,17 @@ export class ClusterEndpoint implements Endpoint {
   get zone(): string | undefined {
     return this._zone;
   }
+  /** Available to balancers: actively healthy and not ejected. */
   get healthy(): boolean {
     return this._healthy;
+  }
+  /** The health-check flag alone (true when the cluster has no health checking). */
+  get activeHealthy(): boolean {
+    return this._activeHealthy;
+  }
+  /** Ejected by outlier detection. */
+  get ejected(): boolean {
+    return this._ejected;
   }
   /** Requests in flight now. */
   get activeRequests(): number {
@@ -109,9 +127,16 @@ export class ClusterEndpoint implements Endpoint {
     this._zone = zone;
   }
 
-  /** @internal Cluster only. */
+  /** @internal Cluster only: the health-check flag. */
   setHealthy(healthy: boolean): void {
-    this._healthy = healthy;
+    this._activeHealthy = healthy;
+    this._healthy = healthy && !this._ejected;
+  }
+
+  /** @internal Cluster only: the outlier-ejection flag. */
+  setEjected(ejected: boolean): void {
+    this._ejected = ejected;
+    this._healthy = this._activeHealthy && !ejected;
   }
 
   /** @internal Cluster only: closes the pool gracefully (in-flight requests finish). Idempotent. */

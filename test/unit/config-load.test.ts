@@ -78,6 +78,7 @@ const LIMIT_DEFAULTS = {
   header_timeout_ms: 10000,
   idle_timeout_ms: 60000,
   max_buffer_bytes: 1048576,
+  max_frame_bytes: 16777216,
 };
 const CLUSTER_DEFAULTS = {
   protocol: 'http',
@@ -100,6 +101,7 @@ test('a full DESIGN-like config normalizes with defaults filled', () => {
     drain_timeout_ms: 5000,
     access_log: { path: 'stderr' },
     log_level: 'debug',
+    overload: null,
     listeners: [
       {
         name: 'web',
@@ -283,7 +285,7 @@ const SINGLE: Array<[string, (o: any) => void, string]> = [
   ['route fault without delay or abort', (o) => { o.listeners[0].routes[0].fault = {}; }, 'listeners[0].routes[0].fault: needs delay or abort'],
   ['route rate limit without rate', (o) => { o.listeners[0].routes[0].rate_limit = { burst: 5 }; }, 'listeners[0].routes[0].rate_limit.tokens_per_second: required'],
   ['listener tls', (o) => { o.listeners[0].tls = {}; }, 'listeners[0].tls: "tls" is not supported by this version yet'],
-  ['cluster health_check', (o) => { o.clusters[0].health_check = {}; }, 'clusters[0].health_check: "health_check" is not supported by this version yet'],
+  ['cluster health_check without type', (o) => { o.clusters[0].health_check = {}; }, 'clusters[0].health_check.type: required'],
   ['cluster discovery', (o) => { o.clusters[0].discovery = { type: 'dns' }; }, 'clusters[0].discovery: "discovery" is not supported by this version yet'],
   ['workers', (o) => { o.workers = 'auto'; }, 'workers: "workers" is not supported by this version yet'],
   ['address without port', (o) => { o.listeners[0].address = 'localhost'; }, 'listeners[0].address: invalid address "localhost": expected "host:port" (port is required)'],
