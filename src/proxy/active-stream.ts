@@ -29,15 +29,10 @@ import { upstreamFailureReply } from './local-replies';
 import { UpstreamCall, type CallFailure, type CallHandler } from './upstream-call';
 import { decideFault, type FaultDecision } from './fault';
 import { Mirror } from './mirror';
-import { formatGrpcTimeout, parseGrpcTimeout } from './grpc-deadline';
+import { applyDeadline } from './grpc-deadline';
 
 const EMPTY = Buffer.alloc(0);
 
-/** The smaller of the route timeout and the deadline the request carries; 0 = none. */
-export function effectiveTimeout(routeMs: number, streamMs: number | undefined): number {
-  if (streamMs === undefined || streamMs <= 0) return routeMs;
-  return routeMs > 0 ? Math.min(routeMs, streamMs) : streamMs;
-}
 
 export class ActiveStream implements FilterContext, LbContext, RequestBodyHandler {
   readonly requestId: string;
@@ -238,18 +233,8 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
       const path = h.get(':path');
       if (path !== undefined) h.set(':path', route.rewritePath(path));
     }
-    let deadline = this.stream.timeoutMs;
-    const grpcTimeout = this.rpc ? undefined : h.get('grpc-timeout');
-    if (grpcTimeout !== undefined) {
-      const ms = parseGrpcTimeout(grpcTimeout);
-      if (ms !== null && (deadline === undefined || deadline <= 0 || ms < deadline)) deadline = ms;
-    }
-    let timeoutMs = effectiveTimeout(route.timeoutMs, deadline);
-    if (grpcTimeout !== undefined && timeoutMs > 0) {
-      // The upstream gets what is left of the deadline, not the client's original budget.
-      timeoutMs = Math.max(1, timeoutMs - (this.clock.now() - this.stream.startTime));
-      h.set('grpc-timeout', formatGrpcTimeout(timeoutMs));
-    }
+    // RPC header views are attachments: the deadline travels in the frame, never as a header.
+    const timeoutMs = applyDeadline(this.rpc ? null : h, route.timeoutMs, this.stream.timeoutMs, this.clock.now() - this.stream.startTime);
     if (timeoutMs > 0) this.timer = this.clock.setTimer(this.onTimeout, timeoutMs);
     this.routeTimeoutMs = timeoutMs;
     const policy = this.env.routePolicy(route);

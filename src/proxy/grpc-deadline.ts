@@ -1,9 +1,11 @@
 /**
- * gRPC deadlines: `grpc-timeout` parsing and formatting (gRPC over HTTP/2 spec: up to 8 digits
- * and a unit H, M, S, m, u, n). The engine takes the smaller of it and the route timeout as the
- * request's deadline and sends the remaining time upstream. Must never: round a deadline up to
- * more time than remains.
+ * Deadlines: `grpc-timeout` parsing and formatting (gRPC over HTTP/2 spec: up to 8 digits and a
+ * unit H, M, S, m, u, n), and the request deadline the engine enforces and propagates upstream
+ * (`grpc-timeout` for gRPC, `x-switchyard-timeout-ms` for every HTTP request). Must never: round
+ * a deadline up to more time than remains.
  */
+
+import type { HeaderMap } from '../api';
 
 const UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
 
@@ -30,4 +32,30 @@ export function formatGrpcTimeout(ms: number): string {
   const s = Math.floor(ms / 1000);
   if (s < 1e8) return `${s}S`;
   return `${Math.min(99_999_999, Math.floor(ms / 60_000))}M`;
+}
+
+/** Remaining request budget, in ms, that Switchyard passes upstream on HTTP requests. */
+export const DEADLINE_HEADER = 'x-switchyard-timeout-ms';
+
+/**
+ * The request's deadline: the smaller of the route timeout, the one its stream carries (a Bolt
+ * frame's timeout), its `grpc-timeout`, and an `x-switchyard-timeout-ms` set by a Switchyard in
+ * front. What is left after `elapsedMs` is written back so the next hop knows it. 0 = none.
+ */
+export function applyDeadline(h: HeaderMap | null, routeMs: number, streamMs: number | undefined, elapsedMs: number): number {
+  let deadline = streamMs !== undefined && streamMs > 0 ? streamMs : 0;
+  const tighten = (ms: number | null) => {
+    if (ms !== null && ms > 0 && (deadline === 0 || ms < deadline)) deadline = ms;
+  };
+  const grpc = h === null ? undefined : h.get('grpc-timeout');
+  if (grpc !== undefined) tighten(parseGrpcTimeout(grpc));
+  const hop = h === null ? undefined : h.get(DEADLINE_HEADER);
+  if (hop !== undefined && /^\d{1,9}$/.test(hop)) tighten(Number(hop));
+  const budget = routeMs > 0 && (deadline === 0 || routeMs < deadline) ? routeMs : deadline;
+  if (budget === 0 || h === null) return budget;
+  // Deadlines the client set are counted from the request's start; the route timeout from now.
+  const left = budget === routeMs ? budget : Math.max(1, budget - elapsedMs);
+  if (grpc !== undefined) h.set('grpc-timeout', formatGrpcTimeout(left));
+  h.set(DEADLINE_HEADER, String(Math.ceil(left)));
+  return left;
 }

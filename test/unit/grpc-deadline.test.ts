@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatGrpcTimeout, parseGrpcTimeout } from '../../src/proxy/grpc-deadline';
-import { effectiveTimeout } from '../../src/proxy/active-stream';
+import { applyDeadline, formatGrpcTimeout, parseGrpcTimeout } from '../../src/proxy/grpc-deadline';
+import { HeaderMap } from '../../src/api';
 
 describe('grpc-timeout', () => {
   it('parses every unit and refuses bad values', () => {
@@ -20,10 +20,25 @@ describe('grpc-timeout', () => {
     assert.ok(parseGrpcTimeout(formatGrpcTimeout(1e12))! <= 1e12);
   });
   it('takes the smaller of route timeout and carried deadline; 0 means none', () => {
-    assert.equal(effectiveTimeout(15000, 200), 200);
-    assert.equal(effectiveTimeout(100, 200), 100);
-    assert.equal(effectiveTimeout(0, 200), 200);
-    assert.equal(effectiveTimeout(300, undefined), 300);
-    assert.equal(effectiveTimeout(300, 0), 300);
+    assert.equal(applyDeadline(null, 15000, 200, 0), 200);
+    assert.equal(applyDeadline(null, 100, 200, 0), 100);
+    assert.equal(applyDeadline(null, 0, 200, 0), 200);
+    assert.equal(applyDeadline(null, 300, undefined, 0), 300);
+    assert.equal(applyDeadline(null, 300, 0, 0), 300);
+    assert.equal(applyDeadline(null, 0, undefined, 0), 0);
+  });
+  it('propagates what is left upstream, in grpc-timeout and x-switchyard-timeout-ms', () => {
+    const g = HeaderMap.from({ 'grpc-timeout': '5S' });
+    assert.equal(applyDeadline(g, 10000, undefined, 100), 4900);
+    assert.equal(g.get('grpc-timeout'), '4900m');
+    assert.equal(g.get('x-switchyard-timeout-ms'), '4900');
+    const hop = HeaderMap.from({ 'x-switchyard-timeout-ms': '250' });
+    assert.equal(applyDeadline(hop, 15000, undefined, 50), 200);
+    assert.equal(hop.get('x-switchyard-timeout-ms'), '200');
+    const plain = new HeaderMap();
+    assert.equal(applyDeadline(plain, 2000, undefined, 5), 2000);
+    assert.equal(plain.get('x-switchyard-timeout-ms'), '2000');
+    const bogus = HeaderMap.from({ 'x-switchyard-timeout-ms': 'soon' });
+    assert.equal(applyDeadline(bogus, 2000, undefined, 5), 2000);
   });
 });
