@@ -41,8 +41,21 @@ export function checkUpstreamProtocol(issues: Issues, path: string, name: string
   issues.add(path, `unknown protocol "${name}" (known: ${known(BUILTIN_UPSTREAM_PROTOCOLS, names)})`);
 }
 
-export function checkLoadBalancer(issues: Issues, path: string, name: string): void {
-  if ((BUILTIN_LOAD_BALANCERS as readonly string[]).includes(name) || registry.loadBalancer(name)) return;
+/**
+ * Checks the balancer name and, when it is registered, its `lb_config` (by building it over no
+ * endpoints: every balancer parses its config at construction).
+ */
+export function checkLoadBalancer(issues: Issues, path: string, name: string, lbConfig: Record<string, unknown> = {}, configPath = ''): void {
+  const factory = registry.loadBalancer(name);
+  if (factory !== undefined) {
+    try {
+      factory.create([], { random: Math.random, config: lbConfig });
+    } catch (err) {
+      issues.add(configPath || path, err instanceof Error ? err.message : String(err));
+    }
+    return;
+  }
+  if ((BUILTIN_LOAD_BALANCERS as readonly string[]).includes(name)) return;
   issues.add(path, `unknown load balancer "${name}" (known: ${known(BUILTIN_LOAD_BALANCERS, registry.loadBalancerNames())})`);
 }
 

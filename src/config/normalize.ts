@@ -20,15 +20,21 @@ import type {
 import { formatAddress } from './address';
 import { Issues, indexPath, isPlainObject, readObject, typeName, type Reader } from './schema';
 import { readRoutes } from './routes';
+import { readOverload } from './overload';
 import { RATE_LIMIT_KEYS, readRateLimit } from './resilience';
+import { HEALTH_CHECK_KEYS, OUTLIER_DETECTION_KEYS, readHealthCheck, readOutlierDetection } from './health';
+import { DEFAULT_MAX_FRAME_BYTES, MAX_FRAME_BYTES, MIN_FRAME_BYTES, RPC_KEYS, readRpc } from './rpc';
 import { checkFilter, checkListenerProtocol, checkLoadBalancer, checkUpstreamProtocol } from './names';
+import { HTTP2_KEYS, readHttp2 } from './http2';
+import { CLUSTER_TLS_KEYS, LISTENER_TLS_KEYS, readClusterTls, readListenerTls } from './tls';
 
-export const TOP_KEYS = ['admin', 'plugins', 'drain_timeout', 'access_log', 'log_level', 'listeners', 'clusters'] as const;
-export const LISTENER_KEYS = ['name', 'address', 'protocol', 'filters', 'routes', 'limits', 'rate_limit'] as const;
-export const LIMITS_KEYS = ['max_connections', 'max_header_bytes', 'header_timeout', 'idle_timeout', 'max_buffer_bytes'] as const;
+export const TOP_KEYS = ['admin', 'plugins', 'drain_timeout', 'access_log', 'log_level', 'overload', 'listeners', 'clusters'] as const;
+export const LISTENER_KEYS = ['name', 'address', 'protocol', 'filters', 'routes', 'limits', 'rate_limit', 'http2', 'tls'] as const;
+export const LIMITS_KEYS = ['max_connections', 'max_header_bytes', 'header_timeout', 'idle_timeout', 'max_buffer_bytes', 'max_frame_bytes'] as const;
 export const CLUSTER_KEYS = [
   'name', 'protocol', 'lb', 'lb_config', 'endpoints', 'connect_timeout', 'idle_timeout',
-  'max_connections_per_endpoint', 'max_pending_requests', 'circuit_breakers',
+  'max_connections_per_endpoint', 'max_pending_requests', 'circuit_breakers', 'health_check', 'outlier_detection',
+  'rpc', 'tls',
 ] as const;
 export const ENDPOINT_KEYS = ['address', 'weight', 'zone'] as const;
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -45,6 +51,7 @@ export const DEFAULTS = {
     header_timeout_ms: 10_000,
     idle_timeout_ms: 60_000,
     max_buffer_bytes: 1_048_576,
+    max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
   } satisfies LimitsConfig,
   cluster: {
     protocol: 'http',
@@ -108,6 +115,7 @@ function readLimits(r: Reader | undefined): LimitsConfig {
     header_timeout_ms: r.duration('header_timeout', d.header_timeout_ms) ?? 0,
     idle_timeout_ms: r.duration('idle_timeout', d.idle_timeout_ms) ?? 0,
     max_buffer_bytes: r.int('max_buffer_bytes', d.max_buffer_bytes, { min: 0 }) ?? 0,
+    max_frame_bytes: r.int('max_frame_bytes', d.max_frame_bytes, { min: MIN_FRAME_BYTES, max: MAX_FRAME_BYTES }) ?? 0,
   };
 }
 
@@ -133,7 +141,7 @@ function collides(a: Address, b: Address): boolean {
   return a.host === b.host || WILDCARD_HOSTS.has(a.host) || WILDCARD_HOSTS.has(b.host);
 }
 
-function readListener(issues: Issues, path: string, raw: unknown, clusters: ReadonlySet<string>): ListenerConfig | undefined {
+function readListener(issues: Issues, path: string, raw: unknown, clusters: ReadonlySet<string>, baseDir: string): ListenerConfig | undefined {
   const r = readObject(issues, path, raw, LISTENER_KEYS, 'listener');
   if (!r) return undefined;
   const name = r.string('name', { required: true, nonEmpty: true }) ?? '';
@@ -147,6 +155,10 @@ function readListener(issues: Issues, path: string, raw: unknown, clusters: Read
   const rl = r.object('rate_limit', RATE_LIMIT_KEYS);
   const listener: ListenerConfig = { name, address, protocol, filters, routes, limits };
   if (rl) listener.rate_limit = readRateLimit(issues, rl);
+  const h2 = r.object('http2', HTTP2_KEYS);
+  if (h2) listener.http2 = readHttp2(issues, h2, limits.max_header_bytes);
+  const tls = r.object('tls', LISTENER_TLS_KEYS);
+  if (tls) listener.tls = readListenerTls(issues, tls, protocol, baseDir);
   return listener;
 }
 
@@ -166,7 +178,7 @@ function readEndpoints(issues: Issues, path: string, list: unknown[]): EndpointC
   return out;
 }
 
-function readCluster(issues: Issues, path: string, raw: unknown): ClusterConfig | undefined {
+function readCluster(issues: Issues, path: string, raw: unknown, baseDir: string): ClusterConfig | undefined {
   const r = readObject(issues, path, raw, CLUSTER_KEYS, 'cluster');
   if (!r) return undefined;
   const d = DEFAULTS.cluster;
@@ -174,9 +186,9 @@ function readCluster(issues: Issues, path: string, raw: unknown): ClusterConfig 
   const protocol = r.string('protocol', { nonEmpty: true }) ?? (r.has('protocol') ? '' : d.protocol);
   if (protocol !== '') checkUpstreamProtocol(issues, r.at('protocol'), protocol);
   const lb = r.string('lb', { nonEmpty: true }) ?? (r.has('lb') ? '' : d.lb);
-  if (lb !== '') checkLoadBalancer(issues, r.at('lb'), lb);
+  if (lb !== '') checkLoadBalancer(issues, r.at('lb'), lb, r.map('lb_config') ?? {}, r.at('lb_config'));
   const endpointList = r.array('endpoints', { required: true, nonEmpty: 'needs at least one endpoint' });
-  return {
+  const cluster: ClusterConfig = {
     name,
     protocol,
     lb,
@@ -191,6 +203,15 @@ function readCluster(issues: Issues, path: string, raw: unknown): ClusterConfig 
     max_pending_requests: r.int('max_pending_requests', undefined, { min: 0 }) ?? breakerInt(r, 'max_pending_requests', 0) ?? d.max_pending_requests,
     circuit_breakers: readCircuitBreakers(issues, r),
   };
+  const hc = r.object('health_check', HEALTH_CHECK_KEYS);
+  if (hc) cluster.health_check = readHealthCheck(issues, hc, name, protocol);
+  const od = r.object('outlier_detection', OUTLIER_DETECTION_KEYS);
+  if (od) cluster.outlier_detection = readOutlierDetection(issues, od);
+  const rpc = r.object('rpc', RPC_KEYS);
+  if (rpc) cluster.rpc = readRpc(issues, rpc, protocol, r.at('rpc'));
+  const tls = r.object('tls', CLUSTER_TLS_KEYS);
+  if (tls) cluster.tls = readClusterTls(issues, tls, protocol, baseDir);
+  return cluster;
 }
 
 function breakerInt(r: Reader, key: string, min: number): number | undefined {
@@ -243,7 +264,7 @@ export function normalize(issues: Issues, root: Record<string, unknown>, opts: N
   const bound: Array<{ at: string; name: string; address: Address }> = [];
   (listenerList ?? []).forEach((raw, i) => {
     const at = indexPath('listeners', i);
-    const l = readListener(issues, at, raw, known);
+    const l = readListener(issues, at, raw, known, opts.baseDir);
     if (!l) return;
     listeners.push(l);
     if (l.name !== '') {
@@ -267,7 +288,7 @@ export function normalize(issues: Issues, root: Record<string, unknown>, opts: N
   const clusterFirst = new Map<string, string>();
   (r.array('clusters') ?? []).forEach((raw, i) => {
     const at = indexPath('clusters', i);
-    const c = readCluster(issues, at, raw);
+    const c = readCluster(issues, at, raw, opts.baseDir);
     if (!c) return;
     clusters.push(c);
     if (c.name === '') return;
@@ -284,6 +305,7 @@ export function normalize(issues: Issues, root: Record<string, unknown>, opts: N
     drain_timeout_ms,
     access_log,
     log_level,
+    overload: readOverload(r),
     listeners,
     clusters,
   };
