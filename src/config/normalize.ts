@@ -32,7 +32,7 @@ export const TOP_KEYS = ['admin', 'plugins', 'drain_timeout', 'access_log', 'log
 export const LISTENER_KEYS = ['name', 'address', 'protocol', 'filters', 'routes', 'limits', 'rate_limit', 'http2', 'tls'] as const;
 export const LIMITS_KEYS = ['max_connections', 'max_header_bytes', 'header_timeout', 'idle_timeout', 'max_buffer_bytes', 'max_frame_bytes'] as const;
 export const CLUSTER_KEYS = [
-  'name', 'protocol', 'lb', 'lb_config', 'endpoints', 'connect_timeout', 'idle_timeout',
+  'name', 'protocol', 'lb', 'lb_config', 'hash_on', 'endpoints', 'connect_timeout', 'idle_timeout',
   'max_connections_per_endpoint', 'max_pending_requests', 'circuit_breakers', 'health_check', 'outlier_detection',
   'rpc', 'tls',
 ] as const;
@@ -178,6 +178,17 @@ function readEndpoints(issues: Issues, path: string, list: unknown[]): EndpointC
   return out;
 }
 
+/** `lb_config`, with the cluster-level `hash_on` (as DESIGN.md writes it) merged in. */
+function readLbConfig(issues: Issues, r: Reader): Record<string, unknown> {
+  const cfg = r.map('lb_config') ?? {};
+  if (!r.has('hash_on')) return cfg;
+  if (cfg.hash_on !== undefined) {
+    issues.add(r.at('hash_on'), `give either this or ${r.at('lb_config')}.hash_on, not both`);
+    return cfg;
+  }
+  return { ...cfg, hash_on: r.get('hash_on') };
+}
+
 function readCluster(issues: Issues, path: string, raw: unknown, baseDir: string): ClusterConfig | undefined {
   const r = readObject(issues, path, raw, CLUSTER_KEYS, 'cluster');
   if (!r) return undefined;
@@ -186,13 +197,14 @@ function readCluster(issues: Issues, path: string, raw: unknown, baseDir: string
   const protocol = r.string('protocol', { nonEmpty: true }) ?? (r.has('protocol') ? '' : d.protocol);
   if (protocol !== '') checkUpstreamProtocol(issues, r.at('protocol'), protocol);
   const lb = r.string('lb', { nonEmpty: true }) ?? (r.has('lb') ? '' : d.lb);
-  if (lb !== '') checkLoadBalancer(issues, r.at('lb'), lb, r.map('lb_config') ?? {}, r.at('lb_config'));
+  const lbConfig = readLbConfig(issues, r);
+  if (lb !== '') checkLoadBalancer(issues, r.at('lb'), lb, lbConfig, r.at('lb_config'));
   const endpointList = r.array('endpoints', { required: true, nonEmpty: 'needs at least one endpoint' });
   const cluster: ClusterConfig = {
     name,
     protocol,
     lb,
-    lb_config: r.map('lb_config') ?? {},
+    lb_config: lbConfig,
     endpoints: endpointList ? readEndpoints(issues, r.at('endpoints'), endpointList) : [],
     connect_timeout_ms: r.duration('connect_timeout', d.connect_timeout_ms) ?? 0,
     idle_timeout_ms: r.duration('idle_timeout', d.idle_timeout_ms) ?? 0,

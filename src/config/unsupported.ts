@@ -7,9 +7,9 @@
 
 export const NOT_YET_SUPPORTED = {
   top: ['workers'],
-  listener: ['tls'],
+  listener: [],
   route: [],
-  cluster: ['hash_on', 'health_check', 'outlier_detection', 'discovery', 'tls'],
+  cluster: ['discovery'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type ConfigSection = keyof typeof NOT_YET_SUPPORTED;
