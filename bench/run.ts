@@ -14,11 +14,15 @@ import type { SuiteContext, SuiteRunner } from './lib/suite';
 import { findRepoRoot, parseDurationS } from './lib/sys';
 import { http1Suite } from './suites/http1';
 import { rpcSuite } from './suites/rpc';
+import { http2Suite } from './suites/http2';
+import { wasmSuite } from './suites/wasm';
 
 /** Suite name → runner. Register new suites here. */
 const SUITES: Record<string, SuiteRunner> = {
   http1: http1Suite,
   rpc: rpcSuite,
+  http2: http2Suite,
+  wasm: wasmSuite,
 };
 
 const COMMON_FLAGS: Record<string, string> = {

@@ -1,6 +1,6 @@
 /**
  * The `wasm` filter factory: validates `{ module, name?, root_id?, vm_id?, configuration?,
- * vm_configuration?, fail_open?, max_memory?, sha256?, log_level? }`, loads and checks the module,
+ * vm_configuration?, fail_open?, max_memory?, callback_budget_ms?, sha256?, log_level? }`, loads and checks the module,
  * starts the plugin (vm_start and configure must succeed, else a ConfigError), and gives each
  * stream a WasmStream.
  * Must never: start a plugin whose configuration the guest rejected.
@@ -21,13 +21,17 @@ export interface WasmFilterConfig {
   vm_configuration?: string | object;
   fail_open?: boolean;
   max_memory?: number;
+  callback_budget_ms?: number;
   sha256?: string;
   log_level?: (typeof LOG_LEVELS)[number];
 }
 
 const KEYS = new Set([
-  'module', 'name', 'root_id', 'vm_id', 'configuration', 'vm_configuration', 'fail_open', 'max_memory', 'sha256', 'log_level',
+  'module', 'name', 'root_id', 'vm_id', 'configuration', 'vm_configuration', 'fail_open', 'max_memory', 'callback_budget_ms', 'sha256', 'log_level',
 ]);
+
+/** A callback running longer than this retires its instance (see docs/wasm-host.md). */
+export const DEFAULT_CALLBACK_BUDGET_MS = 500;
 
 function configBytes(v: unknown): Buffer {
   if (v === undefined || v === null) return Buffer.alloc(0);
@@ -56,6 +60,10 @@ export function validateWasmConfig(raw: unknown): WasmFilterConfig {
   if (c.max_memory !== undefined && (typeof c.max_memory !== 'number' || !Number.isInteger(c.max_memory) || c.max_memory < 65536)) {
     issues.push({ path: 'max_memory', message: 'must be an integer number of bytes, at least 65536' });
   }
+  const b = c.callback_budget_ms;
+  if (b !== undefined && (typeof b !== 'number' || !Number.isFinite(b) || b < 0)) {
+    issues.push({ path: 'callback_budget_ms', message: 'must be a number of milliseconds, 0 (unchecked) or more' });
+  }
   if (c.sha256 !== undefined && (typeof c.sha256 !== 'string' || !/^[0-9a-fA-F]{64}$/.test(c.sha256))) {
     issues.push({ path: 'sha256', message: 'must be 64 hex digits' });
   }
@@ -82,6 +90,7 @@ export const wasmFilterFactory: FilterFactory = {
       log: env.log,
       logLevel: cfg.log_level === undefined ? 2 : LOG_LEVELS.indexOf(cfg.log_level),
       maxMemory: cfg.max_memory ?? 0,
+      callbackBudgetMs: cfg.callback_budget_ms ?? DEFAULT_CALLBACK_BUDGET_MS,
       failOpen: cfg.fail_open === true,
       httpCall: httpCallerFromEnv(env),
       metrics: env.metrics,

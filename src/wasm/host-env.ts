@@ -7,8 +7,9 @@
  * proc_exit), or call into the guest other than through its allocator.
  */
 import { HeaderMap } from '../api';
+import { joined, lower, replaceAll } from './header-access';
 import { BufferType, MetricType, Status, HOST_FUNCTIONS } from './abi';
-import { MemoryAccessError, deserializePairs, serializePairs } from './memory';
+import { MemoryAccessError, deserializePairs, mapEncoding, pairsSize } from './memory';
 import { getProperty, propertyKey } from './properties';
 import * as shared from './shared';
 import { ProcExit } from './wasi';
@@ -19,6 +20,7 @@ import type { WasmStream } from './stream';
 type HostFn = (...a: any[]) => number;
 
 const EMPTY = Buffer.alloc(0);
+const NO_PAIRS: readonly string[] = [];
 
 function isTrap(err: unknown): boolean {
   return err instanceof WA.RuntimeError || err instanceof ProcExit || err instanceof RangeError;
@@ -48,12 +50,6 @@ function headerMap(inst: VmInstance, type: number): HeaderMap | null | undefined
   }
 }
 
-function replaceAll(h: HeaderMap, kv: readonly string[]): void {
-  const names = new Set<string>();
-  h.forEach((_v, k) => names.add(k));
-  for (const k of names) h.remove(k);
-  for (let i = 0; i < kv.length; i += 2) h.add(kv[i].toLowerCase(), kv[i + 1]);
-}
 
 function bodyBuffer(inst: VmInstance, type: number): Buffer | null | undefined {
   const s = inst.current;
@@ -121,22 +117,24 @@ export function envImports(inst: VmInstance): Record<string, HostFn> {
     },
 
     // ---- header maps ----
+    // HTTP maps carry header bytes (latin1 strings); RPC frame views carry UTF-8 text.
     proxy_get_header_map_size(type: number, ret: number) {
       const h = headerMap(inst, type);
       if (h === undefined) return Status.BadArgument;
-      m().setU32(ret, h === null ? 4 : serializePairs(h.raw()).length);
+      m().setU32(ret, h === null ? 4 : pairsSize(h.raw(), mapEncoding(h)));
       return Status.Ok;
     },
     proxy_get_header_map_pairs(type: number, retPtr: number, retSize: number) {
       const h = headerMap(inst, type);
       if (h === undefined) return Status.BadArgument;
-      return m().copyOut(serializePairs(h === null ? [] : h.raw()), retPtr, retSize);
+      if (h === null) return m().copyOutPairs(NO_PAIRS, 'latin1', retPtr, retSize);
+      return m().copyOutPairs(h.raw(), mapEncoding(h), retPtr, retSize);
     },
     proxy_set_header_map_pairs(type: number, p: number, n: number) {
       const h = headerMap(inst, type);
       if (h === undefined) return Status.BadArgument;
       if (h === null || type >= 4) return Status.NotFound;
-      const kv = deserializePairs(m().view(p, n));
+      const kv = deserializePairs(m().view(p, n), mapEncoding(h));
       if (kv === null) return Status.ParseFailure;
       replaceAll(h, kv);
       return Status.Ok;
@@ -144,31 +142,40 @@ export function envImports(inst: VmInstance): Record<string, HostFn> {
     proxy_get_header_map_value(type: number, kp: number, kn: number, retPtr: number, retSize: number) {
       const h = headerMap(inst, type);
       if (h === undefined) return Status.BadArgument;
-      const key = m().string(kp, kn, 'latin1').toLowerCase();
-      if (h === null) return Status.NotFound;
-      const all = h.getAll(key);
-      if (all.length === 0) return Status.NotFound;
-      return m().copyOut(Buffer.from(all.length === 1 ? all[0] : all.join(','), 'latin1'), retPtr, retSize);
+      const mem = m();
+      if (h === null) {
+        mem.view(kp, kn); // bounds check
+        return Status.NotFound;
+      }
+      const enc = mapEncoding(h);
+      const key = lower(mem.string(kp, kn, enc));
+      const v = joined(h, key);
+      if (v === undefined) return Status.NotFound;
+      return mem.copyOutString(v, enc, retPtr, retSize);
     },
     proxy_add_header_map_value(type: number, kp: number, kn: number, vp: number, vn: number) {
       const h = headerMap(inst, type);
       if (h === undefined) return Status.BadArgument;
       if (h === null || type >= 4) return Status.NotFound;
-      h.add(m().string(kp, kn, 'latin1').toLowerCase(), m().string(vp, vn, 'latin1'));
+      const enc = mapEncoding(h);
+      const mem = m();
+      h.add(lower(mem.string(kp, kn, enc)), mem.string(vp, vn, enc));
       return Status.Ok;
     },
     proxy_replace_header_map_value(type: number, kp: number, kn: number, vp: number, vn: number) {
       const h = headerMap(inst, type);
       if (h === undefined) return Status.BadArgument;
       if (h === null || type >= 4) return Status.NotFound;
-      h.set(m().string(kp, kn, 'latin1').toLowerCase(), m().string(vp, vn, 'latin1'));
+      const enc = mapEncoding(h);
+      const mem = m();
+      h.set(lower(mem.string(kp, kn, enc)), mem.string(vp, vn, enc));
       return Status.Ok;
     },
     proxy_remove_header_map_value(type: number, kp: number, kn: number) {
       const h = headerMap(inst, type);
       if (h === undefined) return Status.BadArgument;
       if (h === null || type >= 4) return Status.NotFound;
-      h.remove(m().string(kp, kn, 'latin1').toLowerCase());
+      h.remove(lower(m().string(kp, kn, mapEncoding(h))));
       return Status.Ok;
     },
 

@@ -18,6 +18,7 @@ import { releaseQueues, type QueueOwner } from './shared';
 import type { WasmStream } from './stream';
 import { LOG_LEVELS } from './abi';
 import { WA, type WaMemory } from './wa';
+import { performance } from 'node:perf_hooks';
 
 type Fn = (...args: number[]) => number;
 
@@ -32,12 +33,22 @@ export interface PluginHost {
   readonly logLevel: number;
   /** 0 = unlimited. */
   readonly maxMemory: number;
+  /** Wall-clock ms one top-level guest call may take (checked after it returns); 0 = unchecked. */
+  readonly callbackBudgetMs: number;
   readonly httpCall: HttpCallFn | null;
   /** Properties set from a root context. */
   readonly rootProps: Map<string, Buffer>;
   readonly metrics: PluginMetrics;
   /** A callback trapped or broke a limit: count it, retire `inst`, arrange a new one. */
   trapped(inst: VmInstance, err: unknown, where: string): void;
+}
+
+/** A guest call ran longer than the plugin's callback budget (detected after it returned). */
+export class CallbackBudgetError extends Error {
+  constructor(readonly elapsedMs: number, readonly budgetMs: number) {
+    super(`guest callback ran ${elapsedMs.toFixed(1)} ms, over callback_budget_ms ${budgetMs}`);
+    this.name = 'CallbackBudgetError';
+  }
 }
 
 export class MemoryLimitError extends Error {
@@ -88,6 +99,8 @@ export class VmInstance implements QueueOwner {
   private tick: TimerHandle | null = null;
   private touched: WasmStream[] = [];
   private depth = 0;
+  /** The budget applies once started (module start-up runs at config load, unbudgeted). */
+  private budgetMs = 0;
 
   constructor(readonly plugin: PluginHost, private readonly compiled: CompiledModule) {}
 
@@ -128,11 +141,17 @@ export class VmInstance implements QueueOwner {
     if (f.on_configure !== undefined && this.invoke(f.on_configure, this.rootId, p.pluginConfig.length) === 0) {
       throw new Error('proxy_on_configure rejected the configuration (returned false)');
     }
+    this.budgetMs = p.callbackBudgetMs;
     this.flush();
   }
 
-  /** Calls a guest export; throws on a trap or when memory passed max_memory. */
+  /**
+   * Calls a guest export; throws on a trap, when memory passed max_memory, or when a top-level
+   * call overran the callback budget. Node cannot interrupt a running wasm call, so the budget is
+   * enforced after the fact: the instance is retired, which bounds the damage to one call.
+   */
   invoke(fn: Fn, a = 0, b = 0, c = 0, d = 0, e = 0): number {
+    const t0 = this.depth === 0 && this.budgetMs > 0 ? performance.now() : -1;
     this.depth++;
     let r: number;
     try {
@@ -140,8 +159,12 @@ export class VmInstance implements QueueOwner {
     } finally {
       this.depth--;
     }
+    if (t0 >= 0) {
+      const took = performance.now() - t0;
+      if (took > this.budgetMs) throw new CallbackBudgetError(took, this.budgetMs);
+    }
     const max = this.plugin.maxMemory;
-    if (max > 0 && this.memory !== undefined && this.memory.byteLength > max) throw new MemoryLimitError(this.memory.byteLength, max);
+    if (max > 0 && this.memory.byteLength > max) throw new MemoryLimitError(this.memory.byteLength, max);
     return r >>> 0;
   }
 
@@ -158,12 +181,30 @@ export class VmInstance implements QueueOwner {
     if (!this.touched.includes(s)) this.touched.push(s);
   }
 
-  /** Applies deferred stream actions; only when no guest call is running. */
+  /** Applies deferred stream actions; only when no guest call is running. Never throws. */
   flush(): void {
     if (this.depth > 0 || this.touched.length === 0) return;
     const list = this.touched;
     this.touched = [];
-    for (const s of list) s.applyDeferred();
+    for (const s of list) {
+      try {
+        s.applyDeferred();
+      } catch (err) {
+        this.logAt(4, `applying a stream action failed: ${String(err)}`);
+      }
+    }
+  }
+
+  /** After a trap retired this instance: every stream it held is answered or released. */
+  abandonStreams(): void {
+    this.touched = [];
+    for (const s of [...this.contexts.values()]) {
+      try {
+        s.instanceDied();
+      } catch (err) {
+        this.logAt(4, `failing a stream of a dead instance failed: ${String(err)}`);
+      }
+    }
   }
 
   /** Runs a root-context callback; a trap retires the instance. */

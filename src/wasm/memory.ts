@@ -6,6 +6,7 @@
  * Must never: let an out-of-range guest pointer become a host exception other than
  * MemoryAccessError (host functions turn it into INVALID_MEMORY_ACCESS).
  */
+import { FrameHeaderMap, type HeaderMap } from '../api';
 import { Status } from './abi';
 import type { WaMemory } from './wa';
 
@@ -17,6 +18,9 @@ export class MemoryAccessError extends Error {
 }
 
 export type Allocator = (size: number) => number;
+
+/** How header-map strings become bytes: latin1 for HTTP, UTF-8 for RPC attachments. */
+export type PairEncoding = 'latin1' | 'utf8';
 
 export class GuestMemory {
   private buf: ArrayBuffer | null = null;
@@ -107,30 +111,99 @@ export class GuestMemory {
     this.dv.setUint32(retSize, n, true);
     return Status.Ok;
   }
+
+  /** copyOut of a string encoded as `enc`, written straight into the guest allocation. */
+  copyOutString(v: string, enc: PairEncoding, retPtr: number, retSize: number): Status {
+    retPtr >>>= 0;
+    retSize >>>= 0;
+    this.check(retPtr, 4);
+    this.check(retSize, 4);
+    const n = enc === 'latin1' ? v.length : Buffer.byteLength(v, 'utf8');
+    if (n === 0) {
+      this.dv.setUint32(retPtr, 0, true);
+      this.dv.setUint32(retSize, 0, true);
+      return Status.Ok;
+    }
+    if (this.alloc === null) return Status.InternalFailure;
+    const p = this.alloc(n) >>> 0; // may grow memory: views are re-taken below
+    if (p === 0) return Status.InternalFailure;
+    this.check(p, n);
+    this.check(retPtr, 4);
+    this.check(retSize, 4);
+    this.u8.write(v, p, n, enc);
+    this.dv.setUint32(retPtr, p, true);
+    this.dv.setUint32(retSize, n, true);
+    return Status.Ok;
+  }
+
+  /**
+   * Serializes `kv` (see writePairs) straight into a fresh guest allocation, with no host-side
+   * intermediate buffer, and stores its pointer and size at `retPtr` / `retSize`.
+   */
+  copyOutPairs(kv: readonly string[], enc: PairEncoding, retPtr: number, retSize: number): Status {
+    retPtr >>>= 0;
+    retSize >>>= 0;
+    this.check(retPtr, 4);
+    this.check(retSize, 4);
+    if (this.alloc === null) return Status.InternalFailure;
+    const n = pairsSize(kv, enc);
+    const p = this.alloc(n) >>> 0; // may grow memory: views are re-taken below
+    if (p === 0) return Status.InternalFailure;
+    this.check(p, n);
+    this.check(retPtr, 4);
+    this.check(retSize, 4);
+    writePairs(kv, enc, this.u8, p);
+    this.dv.setUint32(retPtr, p, true);
+    this.dv.setUint32(retSize, n, true);
+    return Status.Ok;
+  }
 }
 
-/** Serializes header pairs: u32 count, (u32 key len, u32 value len)*, then key\0value\0 ... */
-export function serializePairs(kv: readonly string[]): Buffer {
+/** The encoding of a header map's strings: UTF-8 for RPC frame views, latin1 (HTTP header bytes) else. */
+export function mapEncoding(h: HeaderMap): PairEncoding {
+  return h instanceof FrameHeaderMap ? 'utf8' : 'latin1';
+}
+
+/** Byte length of the serialized pairs of `kv` in `enc`. */
+export function pairsSize(kv: readonly string[], enc: PairEncoding = 'latin1'): number {
+  let size = 4 + (kv.length >> 1) * 8;
+  if (enc === 'latin1') for (let i = 0; i < kv.length; i++) size += kv[i].length + 1;
+  else for (let i = 0; i < kv.length; i++) size += Buffer.byteLength(kv[i], 'utf8') + 1;
+  return size;
+}
+
+/**
+ * Writes the serialized pairs of `kv` into `out` at `at` (exactly pairsSize bytes): u32 count,
+ * (u32 key len, u32 value len)*, then key\0value\0 ... HTTP maps are latin1 (header bytes), RPC
+ * maps (attachments, routing keys) UTF-8.
+ */
+export function writePairs(kv: readonly string[], enc: PairEncoding, out: Buffer, at: number): void {
   const count = kv.length >> 1;
-  let size = 4 + count * 8;
-  for (let i = 0; i < kv.length; i++) size += kv[i].length + 1;
-  const out = Buffer.alloc(size);
-  out.writeUInt32LE(count, 0);
-  let o = 4;
+  out.writeUInt32LE(count, at);
+  let h = at + 4;
+  let o = at + 4 + count * 8;
   for (let i = 0; i < kv.length; i += 2) {
-    out.writeUInt32LE(kv[i].length, o);
-    out.writeUInt32LE(kv[i + 1].length, o + 4);
-    o += 8;
+    const kl = out.write(kv[i], o, enc);
+    out[o + kl] = 0;
+    o += kl + 1;
+    const vl = out.write(kv[i + 1], o, enc);
+    out[o + vl] = 0;
+    o += vl + 1;
+    out.writeUInt32LE(kl, h);
+    out.writeUInt32LE(vl, h + 4);
+    h += 8;
   }
-  for (let i = 0; i < kv.length; i++) {
-    o += out.write(kv[i], o, 'latin1');
-    o++; // NUL (already zero)
-  }
+}
+
+/** Serializes header pairs into a new Buffer (see writePairs). */
+export function serializePairs(kv: readonly string[], enc: PairEncoding = 'latin1'): Buffer {
+  const out = Buffer.allocUnsafe(pairsSize(kv, enc));
+  writePairs(kv, enc, out, 0);
   return out;
 }
 
 /** Parses the serialized pairs format; null when malformed. Strings are latin1. */
-export function deserializePairs(b: Buffer): string[] | null {
+export function deserializePairs(b: Buffer, enc: PairEncoding = 'latin1'): string[] | null {
   if (b.length === 0) return [];
   if (b.length < 4) return null;
   const count = b.readUInt32LE(0);
@@ -141,10 +214,10 @@ export function deserializePairs(b: Buffer): string[] | null {
     const kl = b.readUInt32LE(4 + i * 8);
     const vl = b.readUInt32LE(8 + i * 8);
     if (data + kl + 1 + vl + 1 > b.length + 1) return null;
-    out[i * 2] = b.toString('latin1', data, data + kl);
+    out[i * 2] = b.toString(enc, data, data + kl);
     data += kl + 1;
     if (data + vl > b.length) return null;
-    out[i * 2 + 1] = b.toString('latin1', data, data + vl);
+    out[i * 2 + 1] = b.toString(enc, data, data + vl);
     data += vl + 1;
   }
   return out;

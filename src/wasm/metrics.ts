@@ -44,6 +44,18 @@ export class PluginMetrics {
     return w;
   }
 
+  overruns(): FilterMetric {
+    return this.metrics.counter(
+      'wasm_callback_overruns_total',
+      'WASM plugin callbacks that ran past callback_budget_ms (the instance was retired).',
+      { plugin: this.plugin },
+    );
+  }
+
+  memoryBreaches(): FilterMetric {
+    return this.metrics.counter('wasm_memory_limit_total', 'WASM plugin instances retired for growing past max_memory.', { plugin: this.plugin });
+  }
+
   traps(): FilterMetric {
     return this.metrics.counter('wasm_traps_total', 'Traps (and limit breaches) in WASM plugin callbacks.', { plugin: this.plugin });
   }

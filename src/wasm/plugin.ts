@@ -7,7 +7,7 @@
 import type { Clock, Logger, TimerHandle } from '../api';
 import type { FilterMetric, FilterMetrics } from '../api';
 import type { CompiledModule } from './module-cache';
-import { VmInstance, type PluginHost } from './instance';
+import { CallbackBudgetError, MemoryLimitError, VmInstance, type PluginHost } from './instance';
 import type { PluginIdentity } from './properties';
 import type { HttpCallFn } from './http-call';
 import { PluginMetrics } from './metrics';
@@ -22,6 +22,8 @@ export interface PluginOptions {
   log: Logger;
   logLevel: number;
   maxMemory: number;
+  /** See PluginHost.callbackBudgetMs. */
+  callbackBudgetMs: number;
   failOpen: boolean;
   httpCall: HttpCallFn | null;
   metrics: FilterMetrics;
@@ -40,10 +42,13 @@ export class WasmPlugin implements PluginHost, StreamPlugin {
   readonly log: Logger;
   readonly logLevel: number;
   readonly maxMemory: number;
+  readonly callbackBudgetMs: number;
   readonly failOpen: boolean;
   readonly httpCall: HttpCallFn | null;
   readonly rootProps = new Map<string, Buffer>();
   readonly traps: FilterMetric;
+  readonly overruns: FilterMetric;
+  readonly memoryBreaches: FilterMetric;
   readonly metrics: PluginMetrics;
   private instance: VmInstance | null = null;
   private startedAt = 0;
@@ -60,10 +65,13 @@ export class WasmPlugin implements PluginHost, StreamPlugin {
     this.log = opts.log;
     this.logLevel = opts.logLevel;
     this.maxMemory = opts.maxMemory;
+    this.callbackBudgetMs = opts.callbackBudgetMs;
     this.failOpen = opts.failOpen;
     this.httpCall = opts.httpCall;
     this.metrics = new PluginMetrics(opts.metrics, opts.identity.name);
     this.traps = this.metrics.traps();
+    this.overruns = this.metrics.overruns();
+    this.memoryBreaches = this.metrics.memoryBreaches();
   }
 
   /** Builds the first instance; throws (with the guest's failure) when it cannot start. */
@@ -98,6 +106,8 @@ export class WasmPlugin implements PluginHost, StreamPlugin {
   trapped(inst: VmInstance, err: unknown, where: string): void {
     if (inst.dead) return;
     this.traps.inc();
+    if (err instanceof CallbackBudgetError) this.overruns.inc();
+    else if (err instanceof MemoryLimitError) this.memoryBreaches.inc();
     this.log.error('wasm plugin trapped; replacing its instance', {
       plugin: this.identity.name,
       callback: where,
@@ -107,6 +117,7 @@ export class WasmPlugin implements PluginHost, StreamPlugin {
     if (this.instance === inst) this.instance = null;
     this.failures = this.clock.now() - this.startedAt < YOUNG_MS ? this.failures + 1 : 1;
     this.scheduleRecreate();
+    inst.abandonStreams();
   }
 
   private scheduleRecreate(): void {

@@ -6,7 +6,7 @@
  * Must never: mutate the stream.
  */
 import type { FilterContext } from '../api';
-import { serializePairs } from './memory';
+import { mapEncoding, serializePairs } from './memory';
 
 export interface PluginIdentity {
   readonly name: string;
@@ -83,7 +83,7 @@ export function getProperty(key: string, ctx: FilterContext | null, plugin: Plug
     case 'request.referer':
       return str(h.get('referer'));
     case 'request.headers':
-      return serializePairs(h.raw());
+      return serializePairs(h.raw(), mapEncoding(h));
     case 'request.time':
       return i64((ctx.clock.wallNow() - (ctx.clock.now() - ctx.startTime)) * 1e6);
     case 'request.duration':
@@ -93,7 +93,7 @@ export function getProperty(key: string, ctx: FilterContext | null, plugin: Plug
       return s === undefined ? undefined : i64(Number(s));
     }
     case 'response.headers':
-      return ctx.responseHeaders === null ? undefined : serializePairs(ctx.responseHeaders.raw());
+      return ctx.responseHeaders === null ? undefined : serializePairs(ctx.responseHeaders.raw(), mapEncoding(ctx.responseHeaders));
     case 'source.address':
       return str(`${c.remoteAddress}:${c.remotePort}`);
     case 'source.port':

@@ -41,6 +41,8 @@ export class WasmStream implements StreamFilter {
   pendingReply: DeferredReply | null = null;
   /** Bit 1: continue request; bit 2: continue response. */
   pendingContinue = 0;
+  /** Directions this filter holds (a stop not yet continued): bit 1 request, bit 2 response. */
+  private held = 0;
   private failed = false;
   private replied = false;
   private ended = false;
@@ -144,6 +146,8 @@ export class WasmStream implements StreamFilter {
   private run(where: string, hook: keyof GuestExports, dir: Dir, a: number, b: number): FilterStatus {
     const inst = this.inst!;
     const fn = inst.fns[hook];
+    const bit = dir === Dir.Request ? 1 : 2;
+    this.held &= ~bit; // the chain called in again: whatever held it has passed
     if (fn === undefined) return 'continue';
     let rc: number;
     inst.current = this;
@@ -169,12 +173,13 @@ export class WasmStream implements StreamFilter {
       return 'stop';
     }
     let status: FilterStatus = rc === 0 ? 'continue' : 'stop';
-    const bit = dir === Dir.Request ? 1 : 2;
     if ((this.pendingContinue & bit) !== 0) {
       // Continuing from inside the callback that stopped: the stop is undone.
       this.pendingContinue &= ~bit;
       status = 'continue';
     }
+    // A body stop before the end only buffers; every other stop holds the stream.
+    if (status === 'stop' && (hook.endsWith('headers') || hook.endsWith('trailers') || this.eos[dir])) this.held |= bit;
     inst.flush();
     return status;
   }
@@ -203,8 +208,30 @@ export class WasmStream implements StreamFilter {
     }
     const c = this.pendingContinue;
     this.pendingContinue = 0;
+    this.held &= ~c;
     if ((c & 1) !== 0) ctx.continueRequest();
     if ((c & 2) !== 0) ctx.continueResponse();
+  }
+
+  /**
+   * The instance died (a trap elsewhere: another stream, a tick, an http call response). A stream
+   * it holds would wait forever: answer it (500) or, with fail_open, let it go on. Streams not
+   * held fail (or pass) at their next hook.
+   */
+  instanceDied(): void {
+    const ctx = this.ctx;
+    if (ctx === null || this.failed || this.ended || this.replied || this.held === 0) return;
+    const h = this.held;
+    this.held = 0;
+    this.pendingReply = null;
+    this.pendingContinue = 0;
+    if (this.plugin.failOpen) {
+      if ((h & 1) !== 0) ctx.continueRequest();
+      if ((h & 2) !== 0) ctx.continueResponse();
+      return;
+    }
+    this.replied = true;
+    ctx.sendLocalReply({ status: 500, reason: 'internal_error', body: 'wasm plugin failed\n', details: 'wasm_instance_died' });
   }
 
   /** on_done + on_log (once), then on_delete when `del`. */
