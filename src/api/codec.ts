@@ -17,6 +17,24 @@ export interface ListenerLimits {
   idleTimeoutMs: number;
   /** Largest request body a filter may buffer. */
   maxBufferBytes: number;
+  /** Largest frame a framed (RPC) protocol accepts from a client; absent: the protocol's default. */
+  maxFrameBytes?: number;
+  /**
+   * The listener's `http2` config section as loaded (absent: the codec's defaults). Durations in
+   * ms; a 0 count or duration disables that rule.
+   */
+  http2?: {
+    readonly max_concurrent_streams?: number;
+    readonly max_header_list_size?: number;
+    readonly initial_stream_window_size?: number;
+    readonly initial_connection_window_size?: number;
+    readonly stream_idle_timeout_ms?: number;
+    readonly flood_window_ms?: number;
+    readonly max_resets?: number;
+    readonly reset_ratio_min?: number;
+    readonly max_pings?: number;
+    readonly max_settings?: number;
+  };
 }
 
 export interface ServeContext {

@@ -35,13 +35,14 @@ import {
   readRetry,
   RETRY_KEYS,
 } from './resilience';
+import { readServerName } from './tls';
 
 export const ROUTE_KEYS = [
   'name', 'match', 'cluster', 'weighted_clusters', 'direct_response', 'redirect',
   'prefix_rewrite', 'host_rewrite', 'timeout', 'retry', 'hedge', 'rate_limit', 'fault', 'mirror',
 ] as const;
 export const MATCH_KEYS = [
-  'host', 'prefix', 'path', 'regex', 'headers', 'query', 'service', 'method', 'version', 'group', 'grpc',
+  'host', 'prefix', 'path', 'regex', 'headers', 'query', 'service', 'method', 'version', 'group', 'grpc', 'sni', 'peer_san',
 ] as const;
 const STRING_MATCH_KEYS = ['exact', 'prefix', 'regex', 'present', 'absent'] as const;
 const ACTIONS = ['cluster', 'weighted_clusters', 'direct_response', 'redirect'] as const;
@@ -203,6 +204,12 @@ function readMatch(issues: Issues, r: Reader | undefined): RouteMatchConfig {
     if (v !== undefined) m[k] = v;
   }
   if (r.has('grpc')) readGrpcMatch(issues, r, paths.length > 0, m);
+  if (r.has('sni')) {
+    const v = readServerName(issues, r.at('sni'), r.get('sni'), true);
+    if (v !== undefined) m.sni = v;
+  }
+  const san = r.string('peer_san', { nonEmpty: true });
+  if (san !== undefined) m.peer_san = san;
   return m;
 }
 

@@ -24,6 +24,7 @@ export interface LimitsConfig {
   header_timeout_ms: number; // default 10s; 408 beyond (slowloris)
   idle_timeout_ms: number; // default 60s
   max_buffer_bytes: number; // default 1 MiB: what a filter may buffer
+  max_frame_bytes: number; // default 16 MiB: largest RPC frame a client may send
 }
 
 export interface FilterConfig {
@@ -51,6 +52,10 @@ export interface RouteMatchConfig {
   method?: string;
   version?: string;
   group?: string;
+  /** TLS server name of the downstream connection: lower-case exact or "*.suffix". */
+  sni?: string;
+  /** One of the SANs of the downstream's verified client certificate (exact). */
+  peer_san?: string;
 }
 
 export interface WeightedCluster {
@@ -156,8 +161,50 @@ export interface ListenerConfig {
   limits: LimitsConfig;
   /** A token bucket for every request on the listener (before routing). */
   rate_limit?: RateLimitConfig;
-  /** Raw TLS section, interpreted by the TLS capability when it lands. */
-  tls?: Record<string, unknown>;
+  /** TLS termination (absent: plaintext). */
+  tls?: ListenerTlsConfig;
+  /** Downstream HTTP/2 settings and abuse thresholds (absent: the codec's defaults). */
+  http2?: import('./http2').Http2ListenerConfig;
+}
+
+export interface TlsCertificateConfig {
+  /** Absolute paths of the PEM certificate (chain) and private key. */
+  cert: string;
+  key: string;
+  /** Lower-case server names this certificate serves: exact, or "*.suffix" (one label). */
+  sni: string[];
+}
+
+export interface ListenerTlsConfig {
+  certificates: TlsCertificateConfig[];
+  /** Index into certificates served when the client's SNI matches none (default 0). */
+  default_certificate: number;
+  /** ALPN protocols offered, in preference order (default [h2, http/1.1] for http, [h2] for http2, none otherwise). */
+  alpn: string[];
+  min_version: 'TLSv1.2' | 'TLSv1.3'; // default TLSv1.2
+  client_auth: {
+    mode: 'none' | 'optional' | 'required'; // default none
+    /** Absolute path of the PEM CA bundle client certificates must chain to (required unless mode none). */
+    ca?: string;
+    /** A verified client certificate must carry one of these SANs (DNS/URI entries); empty: any. */
+    allowed_sans: string[];
+  };
+  /** SNI matching no certificate: serve the default certificate, or refuse the handshake. */
+  on_unknown_sni: 'default' | 'reject';
+}
+
+export interface ClusterTlsConfig {
+  /** Server name sent and verified; default the endpoint host when it is not an IP address. */
+  sni?: string;
+  /** Absolute path of a PEM CA bundle; default the system CAs. */
+  ca?: string;
+  /** Verify the upstream certificate (default true). */
+  verify: boolean;
+  /** Client certificate and key (absolute paths), both or neither. */
+  cert?: string;
+  key?: string;
+  /** ALPN offered (default [h2] for http2 clusters, [http/1.1] for http, none otherwise). */
+  alpn: string[];
 }
 
 export interface EndpointConfig {
@@ -178,6 +225,63 @@ export interface ClusterConfig {
   max_pending_requests: number; // default 1024
   /** Cluster-wide limits: requests in flight (default 1024), retries in flight (default 3). */
   circuit_breakers: { max_requests: number; max_retries: number };
+  /** Active health checking of every endpoint (absent: endpoints are not checked). */
+  health_check?: HealthCheckConfig;
+  /** Passive outlier detection from the outcome of every try (absent: off). */
+  outlier_detection?: OutlierDetectionConfig;
+  /** Upstream pool settings for RPC codecs (absent: the defaults). */
+  rpc?: RpcClusterConfig;
+  /** TLS to the endpoints (absent: plaintext). */
+  tls?: ClusterTlsConfig;
+}
+
+export interface RpcClusterConfig {
+  connections: number; // default 1: multiplexed connections per endpoint
+  heartbeat_interval_ms: number; // default 30s; 0 disables
+  max_frame_bytes: number; // default 16 MiB: largest frame accepted from an upstream
+}
+
+export type HealthCheckType = 'http' | 'tcp' | 'grpc' | 'heartbeat';
+
+export interface HealthCheckConfig {
+  type: HealthCheckType;
+  /** http: the path to GET (default /healthz). */
+  path: string;
+  /** http: inclusive [low, high] status ranges that count as success (default [[200, 299]]). */
+  expected_statuses: Array<[number, number]>;
+  /** grpc: the service asked about in grpc.health.v1.Health/Check (default ""). */
+  service_name: string;
+  interval_ms: number; // default 5s
+  timeout_ms: number; // default 1s; always < interval_ms
+  /** Up to this much random extra time before each next check (default 0). */
+  jitter_ms: number;
+  healthy_threshold: number; // default 2
+  unhealthy_threshold: number; // default 2
+  /** Authority sent (Host / :authority); default the cluster name. */
+  host: string;
+}
+
+export interface OutlierDetectionConfig {
+  consecutive_5xx: number; // default 5
+  consecutive_gateway_failure: number; // default 5
+  /** How often the success-rate check and un-ejection run (default 10s). */
+  interval_ms: number;
+  base_ejection_time_ms: number; // default 30s
+  max_ejection_time_ms: number; // default 300s; >= base_ejection_time_ms
+  max_ejection_percent: number; // default 10 (0..100)
+  success_rate_minimum_hosts: number; // default 5
+  success_rate_request_volume: number; // default 100
+  /** Ejection below mean - (factor / 1000) * stdev (default 1900, i.e. 1.9). */
+  success_rate_stdev_factor: number;
+}
+
+export interface OverloadConfig {
+  /** V8 heap in use above which new requests are shed; 0: no limit. */
+  max_heap_bytes: number;
+  /** Event-loop delay (mean over the last sample window) above which new requests are shed; 0: none. */
+  max_event_loop_lag_ms: number;
+  /** How often the thresholds are sampled. */
+  sample_interval_ms: number;
 }
 
 export interface SwitchyardConfig {
@@ -190,6 +294,8 @@ export interface SwitchyardConfig {
   drain_timeout_ms: number; // default 10s
   access_log: AccessLogConfig | null; // default stdout; `access_log: false` turns it off
   log_level: 'debug' | 'info' | 'warn' | 'error';
+  /** Load shedding: new requests get 503 (reason `overload`) while a threshold is exceeded. */
+  overload: OverloadConfig | null;
   listeners: ListenerConfig[];
   clusters: ClusterConfig[];
 }

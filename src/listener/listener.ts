@@ -2,17 +2,23 @@
  * Listener: one bound server socket. Accepts connections up to the limit, hands each to its
  * protocol codec, and feeds every decoded stream to the engine of the *current* generation, so a
  * reload swaps routes and filters for new streams while in-flight ones finish on the old.
- * Owns connection accounting and drain. Must never: route, or know a codec's internals.
+ * Owns connection accounting and drain. With `tls`, a TlsTerminator (./tls.ts) handshakes each
+ * accepted socket first and the codec gets the TLS socket; a connection counts from accept on.
+ * Must never: route, or know a codec's internals.
  */
 import * as net from 'node:net';
 import type { Clock, ConnectionInfo, ListenerLimits, ListenerProtocol, Logger, ServerConnection, ServerStream } from '../api';
 import type { Counter, Gauge, StatsRegistry } from '../observability/stats';
+import type { ListenerTlsConfig } from '../config/types';
+import { TlsTerminator, withConnection, type TlsErrorKind } from './tls';
 
 /** What a listener needs from a config generation. */
 export interface ListenerGeneration {
   readonly protocol: ListenerProtocol;
   readonly limits: ListenerLimits;
   readonly maxConnections: number;
+  /** TLS termination; absent or null: plaintext. */
+  readonly tls?: ListenerTlsConfig | null;
   onStream(stream: ServerStream): void;
 }
 
@@ -25,7 +31,10 @@ export class Listener {
   private readonly accepted: Counter;
   private readonly rejected: Counter;
   private readonly protocolErrors = new Map<string, Counter>();
+  private readonly tlsErrors = new Map<string, Counter>();
+  private tls: TlsTerminator | null = null;
   private draining = false;
+  private tlsBroken = false;
   private closedWaiters: Array<() => void> = [];
   boundPort = 0;
 
@@ -45,6 +54,17 @@ export class Listener {
       'Connections closed at accept because the listener was at max_connections.',
       { listener: name },
     );
+    // Throws (naming the file) when the certificates cannot be loaded: the listener is not built.
+    if (generation.tls) this.tls = this.newTerminator(generation.tls);
+  }
+
+  private newTerminator(cfg: ListenerTlsConfig): TlsTerminator {
+    return new TlsTerminator(cfg, {
+      listener: this.name,
+      clock: this.clock,
+      log: this.log,
+      onError: (kind) => this.tlsError(kind),
+    });
   }
 
   get connectionCount(): number {
@@ -75,11 +95,28 @@ export class Listener {
   /** New streams (also on existing keep-alive connections) use `gen` from now on. */
   swap(gen: ListenerGeneration): void {
     this.generation = gen;
+    const cfg = gen.tls ?? null;
+    if (cfg === null) {
+      if (this.tls !== null) this.tls.close();
+      this.tls = null;
+    } else if (this.tls === null) {
+      try {
+        this.tls = this.newTerminator(cfg);
+      } catch (err) {
+        // Validated at load; a file that broke since then: refuse connections rather than serve plaintext.
+        this.log.error('tls setup failed; the listener refuses connections until a reload fixes it', { listener: this.name, err: String(err) });
+        this.tlsBroken = true;
+        return;
+      }
+    } else {
+      this.tls.update(cfg);
+    }
+    this.tlsBroken = false;
   }
 
   private accept(socket: net.Socket): void {
     const gen = this.generation;
-    if (this.draining || this.connections.size >= gen.maxConnections) {
+    if (this.draining || this.tlsBroken || this.connections.size >= gen.maxConnections) {
       this.rejected.inc();
       socket.destroy();
       return;
@@ -95,14 +132,18 @@ export class Listener {
       localPort: socket.localPort ?? 0,
       tls: false,
     };
-    const conn = gen.protocol.serve(socket, {
+    const ctx = {
       connection: info,
       limits: gen.limits,
       clock: this.clock,
       log: this.log,
-      onStream: (stream) => this.generation.onStream(stream),
-      onProtocolError: (kind) => this.protocolError(gen.protocol.name, kind),
-    });
+      onStream: (stream: ServerStream) => this.generation.onStream(stream),
+      onProtocolError: (kind: string) => this.protocolError(gen.protocol.name, kind),
+    };
+    const conn =
+      this.tls === null
+        ? gen.protocol.serve(socket, ctx)
+        : this.tls.serve(socket, ctx, (s, tlsInfo) => gen.protocol.serve(s, withConnection(ctx, tlsInfo)));
     this.connections.add(conn);
     this.active.inc();
     conn.onClose(() => {
@@ -126,8 +167,21 @@ export class Listener {
     c.inc();
   }
 
+  private tlsError(kind: TlsErrorKind): void {
+    let c = this.tlsErrors.get(kind);
+    if (c === undefined) {
+      c = this.stats.counter('switchyard_downstream_tls_errors_total', 'Downstream TLS handshakes failed or refused, by kind.', {
+        listener: this.name,
+        kind,
+      });
+      this.tlsErrors.set(kind, c);
+    }
+    c.inc();
+  }
+
   /** Stops accepting; existing connections go on. */
   stopAccepting(): Promise<void> {
+    if (this.tls !== null) this.tls.close();
     const server = this.server;
     this.server = null;
     if (server === null) return Promise.resolve();
@@ -178,6 +232,7 @@ export class Listener {
       connections: this.connections.size,
       max_connections: this.generation.maxConnections,
       draining: this.draining,
+      tls: this.tls !== null,
     };
   }
 }

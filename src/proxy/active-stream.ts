@@ -201,7 +201,7 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
 
   private matchRoute(): EngineRoute | null {
     if (!this.routeResolved) {
-      this.engineRoute = this.env.routes.match(this.stream.headers);
+      this.engineRoute = this.env.routes.match(this.stream.headers, this.stream.connection);
       this.routeResolved = true;
     }
     return this.engineRoute;

@@ -1,6 +1,6 @@
 /**
  * Router matchers: the per-route checks compiled from RouteMatchConfig (host, path, header and
- * query matchers) and the request-side helpers they run on (authority port stripping, the lazy
+ * query matchers, and the connection's TLS identity: sni, peer_san) and the request-side helpers they run on (authority port stripping, the lazy
  * query parse with percent-decoding).
  * Must never: allocate while checking, except what the request makes unavoidable (the parsed
  * query, a path slice for a regex when the path carries a query); never throw on request input.
@@ -38,9 +38,39 @@ export interface CompiledMatch {
   readonly regex: RegExp | null;
   /** True when any of prefix / exact / regex is set. */
   readonly hasPath: boolean;
-  /** RPC keys first (exact), then header matchers; null when none. */
+  /**
+   * RPC routing keys (service, method, version, group; exact), checked against the request's
+   * headers or, for Triple/gRPC requests without a `service` header, against tripleKeys().
+   */
+  readonly rpcKeys: readonly ValueMatcher[] | null;
+  /** Header matchers; null when none. */
   readonly headers: readonly ValueMatcher[] | null;
   readonly query: readonly ValueMatcher[] | null;
+  /** TLS server name check: HOST_ANY (none), HOST_EXACT or HOST_SUFFIX (".suffix"). */
+  readonly sniKind: number;
+  readonly sni: string;
+  /** A SAN the verified client certificate must carry, or null. */
+  readonly peerSan: string | null;
+}
+
+/** The TLS identity of the downstream connection, as route matching sees it. */
+export interface ConnMatchInfo {
+  readonly sni?: string;
+  readonly peerSans?: readonly string[];
+}
+
+/** The connection-level checks (sni, peer_san) of a compiled match; conn absent fails any check. */
+export function matchConn(m: CompiledMatch, conn: ConnMatchInfo | undefined): boolean {
+  if (m.sniKind !== HOST_ANY) {
+    const sni = conn === undefined ? undefined : conn.sni;
+    if (sni === undefined) return false;
+    if (m.sniKind === HOST_EXACT ? !hostEquals(sni, sni.length, m.sni) : !hostHasSuffix(sni, sni.length, m.sni)) return false;
+  }
+  if (m.peerSan !== null) {
+    const sans = conn === undefined ? undefined : conn.peerSans;
+    if (sans === undefined || !sans.includes(m.peerSan)) return false;
+  }
+  return true;
 }
 
 /**
@@ -87,11 +117,12 @@ export function compileMatch(match: RouteMatchConfig): CompiledMatch {
     }
   }
   const headers: ValueMatcher[] = [];
-  // RPC routing keys: exact match on the header of that name (not the `:method` pseudo-header).
-  if (match.service !== undefined) headers.push({ name: 'service', kind: EXACT, value: match.service, re: null });
-  if (match.method !== undefined) headers.push({ name: 'method', kind: EXACT, value: match.method, re: null });
-  if (match.version !== undefined) headers.push({ name: 'version', kind: EXACT, value: match.version, re: null });
-  if (match.group !== undefined) headers.push({ name: 'group', kind: EXACT, value: match.group, re: null });
+  // RPC routing keys: exact match on the key of that name (not the `:method` pseudo-header).
+  const rpcKeys: ValueMatcher[] = [];
+  if (match.service !== undefined) rpcKeys.push({ name: 'service', kind: EXACT, value: match.service, re: null });
+  if (match.method !== undefined) rpcKeys.push({ name: 'method', kind: EXACT, value: match.method, re: null });
+  if (match.version !== undefined) rpcKeys.push({ name: 'version', kind: EXACT, value: match.version, re: null });
+  if (match.group !== undefined) rpcKeys.push({ name: 'group', kind: EXACT, value: match.group, re: null });
   if (match.headers) for (const h of match.headers) headers.push(compileValueMatcher(h.name, h.match));
   const query = match.query && match.query.length > 0 ? match.query.map((q) => compileValueMatcherRaw(q.name, q.match)) : null;
   const prefix = match.prefix !== undefined && match.prefix !== '' ? match.prefix : null;
@@ -104,8 +135,12 @@ export function compileMatch(match: RouteMatchConfig): CompiledMatch {
     exact,
     regex,
     hasPath: prefix !== null || exact !== null || regex !== null,
+    rpcKeys: rpcKeys.length > 0 ? rpcKeys : null,
     headers: headers.length > 0 ? headers : null,
     query,
+    sniKind: match.sni === undefined ? HOST_ANY : match.sni.startsWith('*.') ? HOST_SUFFIX : HOST_EXACT,
+    sni: match.sni === undefined ? '' : match.sni.startsWith('*.') ? match.sni.slice(1) : match.sni,
+    peerSan: match.peer_san ?? null,
   };
 }
 
@@ -244,5 +279,54 @@ export function parseQuery(path: string, qIdx: number): readonly string[] {
     }
     start = amp + 1;
   }
+  return out;
+}
+
+/**
+ * The RPC routing keys of a Dubbo Triple (gRPC-compatible) request, which carries no `service`
+ * header: service and method from `:path` (`/{service}/{method}`), version and group from the
+ * `tri-service-version` / `tri-service-group` headers. Applies when the request has no `service`
+ * header and is gRPC (content-type application/grpc*) or carries either tri-service-* header
+ * (Triple's unary calls over HTTP/1.1 use application/json or application/proto). Returns a flat
+ * name/value array for matchFlat, or null when the request's own headers are its RPC keys.
+ * One pass over the headers; allocates only the returned array and the path slices.
+ */
+export function tripleKeys(raw: readonly string[]): readonly string[] | null {
+  let path: string | undefined;
+  let version: string | undefined;
+  let group: string | undefined;
+  let grpc = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const n = raw[i];
+    switch (n.length) {
+      case 5:
+        if (n === ':path' && path === undefined) path = raw[i + 1];
+        break;
+      case 7:
+        if (n === 'service') return null;
+        break;
+      case 12:
+        if (n === 'content-type' && raw[i + 1].startsWith('application/grpc')) grpc = true;
+        break;
+      case 17:
+        if (n === 'tri-service-group' && group === undefined) group = raw[i + 1];
+        break;
+      case 19:
+        if (n === 'tri-service-version' && version === undefined) version = raw[i + 1];
+        break;
+    }
+  }
+  if (!grpc && version === undefined && group === undefined) return null;
+  const out: string[] = [];
+  if (path !== undefined && path.charCodeAt(0) === 47 /* / */) {
+    const slash = path.indexOf('/', 1);
+    if (slash > 1) {
+      let end = path.indexOf('?', slash + 1);
+      if (end < 0) end = path.length;
+      if (end > slash + 1 && path.indexOf('/', slash + 1) < 0) out.push('service', path.slice(1, slash), 'method', path.slice(slash + 1, end));
+    }
+  }
+  if (version !== undefined) out.push('version', version);
+  if (group !== undefined) out.push('group', group);
   return out;
 }

@@ -1,6 +1,7 @@
 /**
  * RouteTable: the routes of one listener compiled once per config; match() returns the first
- * route, in config order, whose host, path, header/RPC-key and query checks all pass.
+ * route, in config order, whose connection (sni, peer_san), host, path, header/RPC-key and query
+ * checks all pass.
  * Must never: allocate per match beyond the unavoidable (query parse, regex path slice), parse
  * the query when no route has query matchers, or parse it more than once per match() call.
  */
@@ -12,11 +13,14 @@ import {
   hostEnd,
   hostEquals,
   hostHasSuffix,
+  matchConn,
   matchFlat,
   parseQuery,
+  tripleKeys,
   HOST_ANY,
   HOST_EXACT,
   type CompiledMatch,
+  type ConnMatchInfo,
 } from './match';
 
 export interface RouteTable {
@@ -24,7 +28,8 @@ export interface RouteTable {
   readonly routes: readonly CompiledRoute[];
   /** True when some route has query matchers (only then is the query parsed). */
   readonly usesQuery: boolean;
-  match(headers: HeaderMap): CompiledRoute | null;
+  /** `conn`: the downstream connection's TLS identity, for routes matching on sni / peer_san. */
+  match(headers: HeaderMap, conn?: ConnMatchInfo): CompiledRoute | null;
 }
 
 export interface RouteTableOptions {
@@ -45,6 +50,7 @@ class Table implements RouteTable {
   private readonly entries: readonly Entry[];
   private readonly needHost: boolean;
   private readonly needPath: boolean;
+  private readonly needConn: boolean;
 
   constructor(routes: readonly RouteConfig[], random: () => number) {
     const entries: Entry[] = [];
@@ -54,9 +60,10 @@ class Table implements RouteTable {
     this.needHost = entries.some((e) => e.m.hostKind !== HOST_ANY);
     this.usesQuery = entries.some((e) => e.m.query !== null);
     this.needPath = this.usesQuery || entries.some((e) => e.m.hasPath);
+    this.needConn = entries.some((e) => e.m.sniKind !== HOST_ANY || e.m.peerSan !== null);
   }
 
-  match(headers: HeaderMap): CompiledRoute | null {
+  match(headers: HeaderMap, conn?: ConnMatchInfo): CompiledRoute | null {
     const entries = this.entries;
     const n = entries.length;
     if (n === 0) return null;
@@ -79,9 +86,12 @@ class Table implements RouteTable {
     let pathOnly: string | undefined; // sliced once, only for a regex on a path with a query
     let query: readonly string[] | undefined; // parsed once, only when a query matcher runs
     let raw: readonly string[] | undefined;
+    let rpc: readonly string[] | undefined; // the request's RPC keys: its headers, or derived for Triple
 
     outer: for (let i = 0; i < n; i++) {
       const m = entries[i].m;
+
+      if (this.needConn && !matchConn(m, conn)) continue;
 
       if (m.hostKind !== HOST_ANY) {
         if (authority === undefined) continue;
@@ -100,6 +110,15 @@ class Table implements RouteTable {
           if (pathOnly === undefined) pathOnly = pEnd === path.length ? path : path.slice(0, pEnd);
           if (!m.regex.test(pathOnly)) continue;
         }
+      }
+
+      const rk = m.rpcKeys;
+      if (rk !== null) {
+        if (rpc === undefined) {
+          if (raw === undefined) raw = headers.raw();
+          rpc = tripleKeys(raw) ?? raw;
+        }
+        for (let j = 0; j < rk.length; j++) if (!matchFlat(rpc, rk[j])) continue outer;
       }
 
       const hm = m.headers;

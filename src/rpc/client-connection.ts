@@ -6,12 +6,14 @@
  * Must never: deliver a response to the wrong exchange, leave an in-flight exchange without an
  * outcome when the connection dies, or write an id into a buffer the downstream side still owns.
  */
-import net from 'node:net';
+import type net from 'node:net';
 import { UpstreamError } from '../api';
 import type { Clock, FrameError, FrameInfo, RpcCodec, TimerHandle } from '../api';
 import { FrameReader, type FrameFailure, type FrameSink } from './frame-reader';
 import type { RpcExchange } from './exchange';
 import { idKey } from './frames';
+import { WriteBatcher } from './write-batcher';
+import { connectEndpoint, type UpstreamTls } from '../upstream/connect';
 
 /** What a connection needs from its pool. */
 export interface ConnOwner {
@@ -46,6 +48,8 @@ export class RpcClientConnection implements FrameSink {
   current: RpcExchange | null = null;
   private readonly abandoned = new Map<number, true>();
   private readonly reader: FrameReader;
+  /** Frames written in one turn of the event loop go out in one socket write. */
+  private readonly out: WriteBatcher;
   private nextId = 1;
   private connectTimer: TimerHandle | null;
   private tickTimer: TimerHandle | null = null;
@@ -63,13 +67,19 @@ export class RpcClientConnection implements FrameSink {
     connectTimeoutMs: number,
     private readonly clock: Clock,
     maxFrameBytes: number,
+    tls: UpstreamTls | null = null,
   ) {
     this.reader = new FrameReader(owner.codec, this, maxFrameBytes);
-    const s = (this.socket = net.connect({ host, port }));
+    const ep = connectEndpoint(host, port, tls);
+    const s = (this.socket = ep.socket);
+    this.out = new WriteBatcher(s, () => {});
     s.setNoDelay(true);
-    s.on('connect', () => this.onConnect());
+    s.on(ep.readyEvent, () => this.onConnect());
     s.on('data', (c: Buffer) => this.onData(c));
-    s.on('end', () => s.end());
+    s.on('end', () => {
+      this.out.flush();
+      s.end();
+    });
     s.on('close', () => this.onClose());
     s.on('error', (e: Error) => {
       if (this.failure === null) this.failure = new UpstreamError(this.connected ? 'reset' : 'connect_failure', e.message, !this.connected);
@@ -101,22 +111,32 @@ export class RpcClientConnection implements FrameSink {
     if (this.owner.multiplex) {
       const id = this.allocId();
       if (ex.shared) {
-        // The downstream's buffer may still be read (retry, mirror, local reply): write a copy.
-        const copy = Buffer.allocUnsafe(frame.length);
-        frame.copy(copy);
-        frame = copy;
-      }
-      this.owner.codec.setRequestId(frame, id);
+        // The downstream's buffer may still be read or sent elsewhere (retry, mirror, local reply)
+        // and the write happens later in this turn: never write our id into it.
+        frame = this.ownCopy(frame, id);
+      } else this.owner.codec.setRequestId(frame, id);
       ex.id = id;
       if (!ex.oneWay) this.inflight.set(id, ex);
     } else if (!ex.oneWay) this.current = ex;
     ex.frame = null;
     this.lastUse = this.clock.now();
-    this.socket.write(frame);
+    this.out.write(frame);
     if (ex.oneWay) {
       ex.completeOneWay();
       if (!this.owner.multiplex) this.owner.release(this);
     }
+  }
+
+  /**
+   * A copy of `frame` (shared) with id `id`. Only the header would need copying, but a codec may
+   * cover the id with a checksum elsewhere in the frame (Bolt v2's CRC trailer), so the whole
+   * frame is copied.
+   */
+  private ownCopy(frame: Buffer, id: number): Buffer {
+    const copy = Buffer.allocUnsafe(frame.length);
+    frame.copy(copy);
+    this.owner.codec.setRequestId(copy, id);
+    return copy;
   }
 
   /** The exchange was aborted: forget it (its late response is dropped). */
@@ -137,6 +157,7 @@ export class RpcClientConnection implements FrameSink {
   destroy(err: UpstreamError | null): void {
     if (err !== null && this.failure === null) this.failure = err;
     this.closed = true;
+    this.out.discard();
     this.socket.destroy();
   }
 
@@ -174,6 +195,7 @@ export class RpcClientConnection implements FrameSink {
 
   private onClose(): void {
     this.closed = true;
+    this.out.discard();
     this.reader.clear();
     if (this.connectTimer !== null) {
       this.connectTimer.cancel();
@@ -212,7 +234,7 @@ export class RpcClientConnection implements FrameSink {
         break;
       case 'heartbeat-request': {
         try {
-          this.socket.write(codec.heartbeatResponse(frame, info));
+          this.out.write(codec.heartbeatResponse(frame, info));
         } catch (e) {
           this.owner.debug('heartbeat response failed', { error: String(e) });
         }
@@ -295,7 +317,7 @@ export class RpcClientConnection implements FrameSink {
       this.missedHeartbeats++;
       this.lastHeartbeat = now;
       try {
-        this.socket.write(this.owner.codec.heartbeatRequest(this.allocId()));
+        this.out.write(this.owner.codec.heartbeatRequest(this.allocId()));
       } catch (e) {
         this.owner.debug('heartbeat request failed', { error: String(e) });
       }

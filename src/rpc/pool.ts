@@ -23,6 +23,7 @@ import { DEFAULT_MAX_FRAME_BYTES } from './frame-reader';
 import { RpcClientConnection, type ConnOwner } from './client-connection';
 import { RpcExchange, type ExchangeOwner } from './exchange';
 import { frameOwners, isOwnPayload } from './frames';
+import { poolTls } from '../upstream/connect';
 
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 30_000;
 
@@ -282,7 +283,9 @@ export class RpcPool implements UpstreamPool, ConnOwner, ExchangeOwner {
       if (!c.connected || c.closed) continue;
       if (best === null || c.inflight.size < best.inflight.size) best = c;
     }
-    if (this.conns.size < this.maxConns && (best === null || best.inflight.size > 0) && this.connecting === 0) this.connect();
+    // Up to `connections` per endpoint: another one is opened while every open one is in use (a
+    // burst before the first connects opens them all at once).
+    if (this.conns.size < this.maxConns && (best === null || best.inflight.size > 0)) this.connect();
     if (best !== null) {
       best.send(ex);
       return;
@@ -321,6 +324,7 @@ export class RpcPool implements UpstreamPool, ConnOwner, ExchangeOwner {
       this.options.connectTimeoutMs,
       this.clock,
       this.maxFrameBytes,
+      poolTls(this.options),
     );
     this.conns.add(c);
     this.connecting++;

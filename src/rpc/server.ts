@@ -20,12 +20,13 @@ import type {
 import { DEFAULT_MAX_FRAME_BYTES, FrameReader, type FrameFailure, type FrameSink } from './frame-reader';
 import { RpcServerStream, type RpcStreamOwner } from './server-stream';
 import { frameOwners } from './frames';
+import { WriteBatcher } from './write-batcher';
 
 /** How long a closing connection lingers (reading and discarding) before it is destroyed. */
 const LINGER_MS = 2000;
 
 export interface RpcListenerOptions {
-  /** Largest frame accepted from a client (default 16 MiB). */
+  /** Largest frame accepted from a client (default 16 MiB); a listener's `limits.maxFrameBytes` wins. */
   maxFrameBytes?: number;
 }
 
@@ -35,7 +36,8 @@ export function rpcListenerProtocol(codec: RpcCodec, opts: RpcListenerOptions = 
     name: codec.name,
     match: (head: Buffer) => codec.match(head),
     serve(socket: Duplex, ctx: ServeContext): ServerConnection {
-      return new RpcServerConnection(codec, socket, ctx, maxFrameBytes);
+      const lim = ctx.limits.maxFrameBytes;
+      return new RpcServerConnection(codec, socket, ctx, lim !== undefined && lim > 0 ? lim : maxFrameBytes);
     },
   };
 }
@@ -43,6 +45,7 @@ export function rpcListenerProtocol(codec: RpcCodec, opts: RpcListenerOptions = 
 export class RpcServerConnection implements ServerConnection, FrameSink, RpcStreamOwner {
   readonly info: ConnectionInfo;
   private readonly reader: FrameReader;
+  private readonly out: WriteBatcher;
   private readonly active = new Set<RpcServerStream>();
   private closeCbs: Array<() => void> | null = [];
   private drainCbs: Array<() => void> | null = null;
@@ -68,6 +71,7 @@ export class RpcServerConnection implements ServerConnection, FrameSink, RpcStre
   ) {
     this.info = ctx.connection;
     this.reader = new FrameReader(codec, this, maxFrameBytes);
+    this.out = new WriteBatcher(socket, () => this.onWriteFull());
     const s = socket as Duplex & { setNoDelay?: (v: boolean) => void };
     if (typeof s.setNoDelay === 'function') s.setNoDelay(true);
     socket.on('data', (c: Buffer) => this.onData(c));
@@ -134,6 +138,7 @@ export class RpcServerConnection implements ServerConnection, FrameSink, RpcStre
 
   private onSocketClose(): void {
     this.closed = true;
+    this.out.discard();
     this.closing = true;
     this.reader.clear();
     this.cancelTimer();
@@ -243,15 +248,17 @@ export class RpcServerConnection implements ServerConnection, FrameSink, RpcStre
 
   // ---- RpcStreamOwner ----
 
+  /** Queues a frame; frames written in one turn of the event loop go out in one socket write. */
   writeFrame(frame: Buffer): boolean {
     if (this.closed) return true;
-    const ok = this.socket.write(frame);
-    if (!ok && !this.needDrain) {
-      // The client does not read its answers: stop reading its requests until it does.
-      this.needDrain = true;
-      this.updateFlow();
-    }
-    return ok;
+    return this.out.write(frame);
+  }
+
+  private onWriteFull(): void {
+    if (this.needDrain || this.closed) return;
+    // The client does not read its answers: stop reading its requests until it does.
+    this.needDrain = true;
+    this.updateFlow();
   }
 
   streamDone(s: RpcServerStream): void {
@@ -304,6 +311,7 @@ export class RpcServerConnection implements ServerConnection, FrameSink, RpcStre
     this.lingering = true;
     this.reader.clear();
     this.cancelTimer();
+    this.out.flush();
     this.socket.end();
     if (this.socketPaused) {
       this.socketPaused = false;

@@ -188,6 +188,7 @@ export async function buildGeneration(
     const gen: ListenerGeneration = {
       protocol: protocols[li],
       maxConnections: l.limits.max_connections,
+      tls: l.tls ?? null,
       limits: {
         maxHeaderBytes: l.limits.max_header_bytes,
         headerTimeoutMs: l.limits.header_timeout_ms,

@@ -3,8 +3,13 @@
  * and (through each ClusterEndpoint) a lazily created connection pool per endpoint.
  * Snapshots are swapped whole (setEndpoints): the new balancer is built before anything changes,
  * endpoints that stay keep their object, counters and warm pool, and removed ones have their
- * pools closed gracefully. Owns: endpoint records, the balancer, the endpoint gauges.
- * Must never: count requests by status (the engine does), block, or do I/O itself (pools do).
+ * pools closed gracefully. With `health_check`, a ClusterHealth checks every endpoint (new ones
+ * start unavailable until their first check passes); with `outlier_detection`, an
+ * OutlierDetector is fed by every finished try and ejects outliers. An endpoint is available to
+ * the balancer only when actively healthy and not ejected; either flag changing rebuilds it.
+ * Owns: endpoint records, the balancer, the endpoint gauges, the health and outlier machinery.
+ * Must never: count requests by status (the engine does), block, or do I/O itself (pools and
+ * health probes do).
  */
 import type { Clock } from '../api/clock';
 import type { UpstreamProtocol } from '../api/codec';
@@ -12,11 +17,15 @@ import type { DiscoveredEndpoint } from '../api/discovery';
 import type { LbContext, LoadBalancer, LoadBalancerFactory, LoadBalancerOptions } from '../api/lb';
 import type { PoolOptions } from '../api/stream';
 import { registry } from '../api/registry';
-import type { ClusterConfig } from '../config/types';
+import type { ClusterConfig, HealthCheckConfig } from '../config/types';
+import { rpcPoolOptions } from '../config/rpc';
 import type { Gauge, StatsRegistry } from '../observability/stats';
 import { ClusterEndpoint, formatAddress, type PoolSource } from './endpoint';
 import type { CoreLbOptions } from './lb/options';
 import { withZoneAwareness } from './lb/zone-aware';
+import { withUpstreamTls } from './connect';
+import { ClusterHealth, createProber, type Prober } from './health';
+import { OutlierDetector, type TryResult } from './outlier';
 
 export { ClusterEndpoint } from './endpoint';
 
@@ -27,6 +36,21 @@ export interface ClusterDeps {
   random?: () => number;
   /** Upstream protocols by name (e.g. registry.codec(name)?.upstream). */
   protocols: (name: string) => UpstreamProtocol | undefined;
+  /** Builds the health-check prober (tests inject fakes); default: the built-in probers. */
+  healthProber?: (config: HealthCheckConfig, protocol: string) => Prober;
+}
+
+/** Health of one endpoint in the admin `/clusters` JSON. */
+export interface EndpointHealthSnapshot {
+  /** Active health checks' view; `unchecked` before the first check or without health checking. */
+  active: 'healthy' | 'unhealthy' | 'unchecked';
+  /** Ejected by outlier detection now. */
+  ejected: boolean;
+  /** ISO time the current ejection ends, or null. */
+  ejected_until: string | null;
+  times_ejected: number;
+  /** The last health check (ISO time, result, why it failed), or null. */
+  last_check: { at: string; result: 'success' | 'failure'; detail?: string } | null;
 }
 
 /** One endpoint in the admin `/clusters` JSON. */
@@ -34,7 +58,9 @@ export interface EndpointSnapshot {
   address: string;
   weight: number;
   zone: string | null;
+  /** Available to the balancer: actively healthy and not ejected. */
   healthy: boolean;
+  health: EndpointHealthSnapshot;
   active_requests: number;
   requests_total: number;
   failures: number;
@@ -68,6 +94,9 @@ export class Cluster {
   /** Endpoints removed from the snapshot whose pools are still closing. */
   private readonly retiring = new Set<ClusterEndpoint>();
   private closing: Promise<void> | null = null;
+  private readonly clock: Clock;
+  private readonly health: ClusterHealth<ClusterEndpoint> | null = null;
+  private readonly outlier: OutlierDetector<ClusterEndpoint> | null = null;
 
   constructor(config: ClusterConfig, deps: ClusterDeps) {
     this.name = config.name;
@@ -92,13 +121,41 @@ export class Cluster {
       maxConnections: config.max_connections_per_endpoint,
       maxPending: config.max_pending_requests,
       idleTimeoutMs: config.idle_timeout_ms,
+      options: withUpstreamTls(rpcPoolOptions(config.rpc), config),
     });
     this.poolSource = Object.freeze({ protocol, options, clock: deps.clock });
     this.healthyGauge = deps.stats.gauge(ENDPOINTS_GAUGE, ENDPOINTS_HELP, { cluster: config.name, health: 'healthy' });
     this.unhealthyGauge = deps.stats.gauge(ENDPOINTS_GAUGE, ENDPOINTS_HELP, { cluster: config.name, health: 'unhealthy' });
-    this.setEndpoints(
-      config.endpoints.map((e) => ({ host: e.address.host, port: e.address.port, weight: e.weight, zone: e.zone })),
-    );
+    this.clock = deps.clock;
+    const hc = config.health_check;
+    const prober = hc === undefined ? null : (deps.healthProber ?? createProber)(hc, config.protocol);
+    if (hc !== undefined && prober !== null) {
+      this.health = new ClusterHealth<ClusterEndpoint>(hc, {
+        cluster: config.name,
+        clock: deps.clock,
+        random: deps.random ?? Math.random,
+        stats: deps.stats,
+        prober,
+        setHealthy: (ep, healthy) => this.setHealthy(ep, healthy),
+      });
+    }
+    if (config.outlier_detection !== undefined) {
+      this.outlier = new OutlierDetector<ClusterEndpoint>(config.outlier_detection, {
+        cluster: config.name,
+        clock: deps.clock,
+        stats: deps.stats,
+        setEjected: (ep, ejected) => this.setEjected(ep, ejected),
+      });
+    }
+    try {
+      this.setEndpoints(
+        config.endpoints.map((e) => ({ host: e.address.host, port: e.address.port, weight: e.weight, zone: e.zone })),
+      );
+    } catch (err) {
+      this.health?.stop();
+      this.outlier?.stop();
+      throw err;
+    }
   }
 
   get protocol(): string {
@@ -128,9 +185,12 @@ export class Cluster {
   /**
    * Call exactly once per requestStarted; ok = false counts a failure. latencyMs (clock time since
    * the request was sent) feeds latency-aware balancers through LoadBalancer.onRequestEnd.
+   * `result` (the response status or failure kind) feeds outlier detection; leave it out for a
+   * try that was cancelled (it says nothing about the endpoint).
    */
-  requestFinished(ep: ClusterEndpoint, ok: boolean, latencyMs?: number): void {
+  requestFinished(ep: ClusterEndpoint, ok: boolean, latencyMs?: number, result?: TryResult): void {
     ep.markFinished(ok);
+    if (result !== undefined && this.outlier !== null) this.outlier.record(ep, result);
     if (latencyMs !== undefined && latencyMs >= 0) {
       const lb = this.lb;
       if (lb.onRequestEnd !== undefined) {
@@ -146,8 +206,9 @@ export class Cluster {
   /**
    * Replaces the endpoint set atomically. Endpoints are matched by address: those that stay keep
    * their object, counters, health and pool (weight and zone are updated); new ones start
-   * healthy without a pool; removed ones are retired (pools closed gracefully). Duplicate
-   * addresses: the first entry wins. Ignored once the cluster is closed.
+   * healthy without a pool (with health checking: unhealthy, their first check starting now);
+   * removed ones are retired (pools closed gracefully, checks stopped, outlier state dropped).
+   * Duplicate addresses: the first entry wins. Ignored once the cluster is closed.
    */
   setEndpoints(snapshot: readonly DiscoveredEndpoint[]): void {
     if (this.closing !== null) return;
@@ -165,7 +226,7 @@ export class Cluster {
         updates.push([prev, d.weight, d.zone]);
         next.push(prev);
       } else {
-        next.push(new ClusterEndpoint(d.host, d.port, d.weight, d.zone, this.poolSource));
+        next.push(new ClusterEndpoint(d.host, d.port, d.weight, d.zone, this.poolSource, this.health === null));
       }
     }
     // Weight and zone of kept endpoints change only together with the balancer that reads them.
@@ -183,15 +244,35 @@ export class Cluster {
     this.lb = lb;
     for (const ep of old.values()) if (!seen.has(ep.address)) this.retireEndpoint(ep);
     this.updateGauges();
+    this.outlier?.sync(frozen);
+    this.health?.sync(frozen);
   }
 
-  /** Marks an endpoint healthy or unhealthy (health checks, outlier detection). */
+  /**
+   * Sets an endpoint's active-health flag (health checks call this; so may tests and plugins).
+   * The endpoint is available only while also not ejected.
+   */
   setHealthy(ep: ClusterEndpoint, healthy: boolean): void {
-    if (ep.healthy === healthy) return;
+    if (ep.activeHealthy === healthy) return;
     ep.setHealthy(healthy);
+    this.availabilityChanged(ep);
+  }
+
+  /** Sets an endpoint's outlier-ejection flag (outlier detection calls this). */
+  setEjected(ep: ClusterEndpoint, ejected: boolean): void {
+    if (ep.ejected === ejected) return;
+    ep.setEjected(ejected);
+    this.availabilityChanged(ep);
+  }
+
+  private availabilityChanged(ep: ClusterEndpoint): void {
     if (this.closing !== null || !this.eps.includes(ep)) return;
     // Balancers built only from flags at creation time stay correct: rebuild (rare event).
-    this.lb = this.lbFactory.create(this.eps, this.lbOptions);
+    try {
+      this.lb = this.lbFactory.create(this.eps, this.lbOptions);
+    } catch {
+      // It built from this very snapshot before; keep the previous balancer (it reads flags live).
+    }
     this.updateGauges();
   }
 
@@ -208,6 +289,7 @@ export class Cluster {
           weight: ep.weight,
           zone: ep.zone ?? null,
           healthy: ep.healthy,
+          health: this.healthSnapshot(ep),
           active_requests: ep.activeRequests,
           requests_total: ep.requestsTotal,
           failures: ep.failures,
@@ -217,12 +299,35 @@ export class Cluster {
     };
   }
 
+  private healthSnapshot(ep: ClusterEndpoint): EndpointHealthSnapshot {
+    const h = this.health?.info(ep) ?? null;
+    const o = this.outlier?.info(ep) ?? null;
+    const wallAt = (t: number) => new Date(this.clock.wallNow() + (t - this.clock.now())).toISOString();
+    const last = h?.lastCheck ?? null;
+    return {
+      active: h === null ? 'unchecked' : h.active,
+      ejected: ep.ejected,
+      ejected_until: o !== null && o.ejectedUntil !== null ? wallAt(o.ejectedUntil) : null,
+      times_ejected: o?.timesEjected ?? 0,
+      last_check:
+        last === null
+          ? null
+          : {
+              at: new Date(last.at).toISOString(),
+              result: last.ok ? 'success' : 'failure',
+              ...(last.detail !== null ? { detail: last.detail } : {}),
+            },
+    };
+  }
+
   /**
-   * Graceful: stops picking, closes every pool once its in-flight requests finish (including
-   * pools of endpoints removed earlier and still closing). Idempotent.
+   * Graceful: stops picking and checking, closes every pool once its in-flight requests finish
+   * (including pools of endpoints removed earlier and still closing). Idempotent.
    */
   close(): Promise<void> {
     if (this.closing === null) {
+      this.health?.stop();
+      this.outlier?.stop();
       this.lb = EMPTY_LB;
       const waits: Promise<void>[] = [];
       for (const ep of this.eps) waits.push(ep.retire());
@@ -234,6 +339,8 @@ export class Cluster {
 
   /** Immediate: stops picking and destroys every pool, in-flight requests included. */
   destroy(): void {
+    this.health?.stop();
+    this.outlier?.stop();
     if (this.closing === null) this.closing = Promise.resolve();
     this.lb = EMPTY_LB;
     for (const ep of this.eps) ep.destroy();

@@ -284,7 +284,7 @@ const SINGLE: Array<[string, (o: any) => void, string]> = [
   ['route mirror negative percent', (o) => { o.listeners[0].routes[0].mirror = { cluster: 'api', percent: -1 }; }, 'listeners[0].routes[0].mirror.percent: expected a percentage between 0 and 100, got -1'],
   ['route fault without delay or abort', (o) => { o.listeners[0].routes[0].fault = {}; }, 'listeners[0].routes[0].fault: needs delay or abort'],
   ['route rate limit without rate', (o) => { o.listeners[0].routes[0].rate_limit = { burst: 5 }; }, 'listeners[0].routes[0].rate_limit.tokens_per_second: required'],
-  ['listener tls', (o) => { o.listeners[0].tls = {}; }, 'listeners[0].tls: "tls" is not supported by this version yet'],
+  ['listener tls without certificates', (o) => { o.listeners[0].tls = {}; }, 'listeners[0].tls.certificates: required'],
   ['cluster health_check without type', (o) => { o.clusters[0].health_check = {}; }, 'clusters[0].health_check.type: required'],
   ['cluster discovery', (o) => { o.clusters[0].discovery = { type: 'dns' }; }, 'clusters[0].discovery: "discovery" is not supported by this version yet'],
   ['workers', (o) => { o.workers = 'auto'; }, 'workers: "workers" is not supported by this version yet'],

@@ -1,18 +1,20 @@
 /**
- * One upstream HTTP/1.1 connection on a `net` socket, carrying one exchange at a time.
+ * One upstream HTTP/1.1 connection on a `net` socket (or TLS, see upstream/connect.ts), carrying
+ * one exchange at a time.
  * Owns: connecting (with the connect timeout), decoding the response (HEAD-aware, hop-by-hop
  * stripped), response-body flow control, and deciding whether the connection may be reused:
  * only after a clean request and response, no `Connection: close`, and no stray bytes.
  * Must never: hand a connection back with bytes of an unknown message on it, report one
  * exchange's outcome twice, or throw from a socket event.
  */
-import net from 'node:net';
+import type net from 'node:net';
 import type { Clock, TimerHandle } from '../../api/clock';
 import { UpstreamError } from '../../api/errors';
 import { H1Parser, H1Head, H1ParserHandler } from './parser';
 import { responseHeaderMap, trailerMap } from './headers';
 import type { H1Exchange } from './client-exchange';
 import type { H1Pool } from './pool';
+import { connectEndpoint, type UpstreamTls } from '../../upstream/connect';
 
 /** Response heads from upstreams may be larger than what we accept from clients. */
 const MAX_RESPONSE_HEAD = 64 * 1024;
@@ -46,11 +48,13 @@ export class H1ClientConnection implements H1ParserHandler {
     port: number,
     connectTimeoutMs: number,
     clock: Clock,
+    tls: UpstreamTls | null = null,
   ) {
     this.parser = new H1Parser(true, MAX_RESPONSE_HEAD, this);
-    const s = (this.socket = net.connect({ host, port }));
+    const ep = connectEndpoint(host, port, tls);
+    const s = (this.socket = ep.socket);
     s.setNoDelay(true);
-    s.on('connect', () => this.onConnect());
+    s.on(ep.readyEvent, () => this.onConnect());
     s.on('data', (c: Buffer) => this.onData(c));
     s.on('end', () => this.onEnd());
     s.on('close', () => this.onClose());

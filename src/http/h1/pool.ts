@@ -11,6 +11,7 @@ import type { PoolOptions, UpstreamPool, UpstreamRequest, UpstreamResponseHandle
 import { UpstreamError } from '../../api/errors';
 import { H1ClientConnection } from './client-connection';
 import { H1Exchange } from './client-exchange';
+import { poolTls, type UpstreamTls } from '../../upstream/connect';
 
 export class H1Pool implements UpstreamPool {
   readonly stats: { readonly connections: number; readonly active: number; readonly pending: number };
@@ -24,6 +25,7 @@ export class H1Pool implements UpstreamPool {
   private destroyed = false;
   private closeWaiters: Array<() => void> = [];
   private readonly authority: string;
+  private readonly tls: UpstreamTls | null;
 
   constructor(
     private readonly endpoint: { host: string; port: number },
@@ -31,6 +33,7 @@ export class H1Pool implements UpstreamPool {
     private readonly clock: Clock,
   ) {
     this.authority = endpoint.host.includes(':') ? `[${endpoint.host}]:${endpoint.port}` : `${endpoint.host}:${endpoint.port}`;
+    this.tls = poolTls(options);
     const self = this;
     this.stats = {
       get connections() {
@@ -170,7 +173,7 @@ export class H1Pool implements UpstreamPool {
   }
 
   private connect(reserved: H1Exchange | null): void {
-    const c = new H1ClientConnection(this, this.endpoint.host, this.endpoint.port, this.options.connectTimeoutMs, this.clock);
+    const c = new H1ClientConnection(this, this.endpoint.host, this.endpoint.port, this.options.connectTimeoutMs, this.clock, this.tls);
     c.reserved = reserved;
     this.conns.add(c);
     this.connecting++;

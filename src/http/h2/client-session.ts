@@ -1,5 +1,5 @@
 /**
- * One upstream HTTP/2 session (h2c, prior knowledge) carrying many exchanges. Owns: connecting
+ * One upstream HTTP/2 session (h2c with prior knowledge, or h2 over TLS) carrying many exchanges. Owns: connecting
  * (ready once the peer's first SETTINGS arrived, within the connect timeout), the peer's stream
  * limit, GOAWAY bookkeeping (closing: no new streams; last stream id kept for classification),
  * PING keep-alive while idle (no ack in time: destroyed) and idle expiry, all on the Clock.
@@ -9,6 +9,9 @@ import * as http2 from 'node:http2';
 import type { ClientHttp2Session } from 'node:http2';
 import type { Clock, TimerHandle } from '../../api/clock';
 import { UpstreamError } from '../../api/errors';
+
+/** TLS options for an https:// session (see upstream/connect.ts tlsConnectOptions). */
+export type SecureClientOptions = import('node:tls').ConnectionOptions;
 
 /** What a session needs from its pool. */
 export interface H2SessionOwner {
@@ -54,11 +57,12 @@ export class H2ClientSession {
     authority: string,
     private readonly clock: Clock,
     private readonly t: H2SessionTimings,
+    secure: SecureClientOptions | null = null,
   ) {
-    const session = (this.session = http2.connect(`http://${authority}`, {
-      settings: { enablePush: false, initialWindowSize: t.initialWindowSize },
-      maxSessionMemory: 10,
-    }));
+    const base = { settings: { enablePush: false, initialWindowSize: t.initialWindowSize }, maxSessionMemory: 10 };
+    // Over TLS node:http2 offers ALPN h2 and becomes ready only after the handshake verified.
+    const session = (this.session =
+      secure === null ? http2.connect(`http://${authority}`, base) : http2.connect(`https://${authority}`, { ...secure, ...base }));
     session.on('connect', () => {
       try {
         if (t.connectionWindowSize > 65535) session.setLocalWindowSize(t.connectionWindowSize);

@@ -5,17 +5,20 @@
  * state.
  */
 import type { Duplex } from 'node:stream';
-import type { ListenerProtocol, ServeContext, ServerConnection, UpstreamProtocol } from '../../api/codec';
+import type { ListenerLimits, ListenerProtocol, ServeContext, ServerConnection, UpstreamProtocol } from '../../api/codec';
 import type { PoolOptions, UpstreamPool } from '../../api/stream';
 import type { Clock } from '../../api/clock';
 import { H2ServerConnection, H2_DEFAULTS, type Http2ServerOptions } from './server-session';
 import { H2Pool } from './pool';
 import { matchHttp2Preface } from './sniff';
+import { effectiveH2Limits, type H2Limits } from './protect';
 
 export { H2ServerConnection, H2_DEFAULTS } from './server-session';
 export type { Http2ServerOptions } from './server-session';
 export { H2ServerStream } from './server-stream';
 export { H2Pool } from './pool';
+export { H2FloodGuard, H2_LIMIT_DEFAULTS, effectiveH2Limits, sessionErrorKind } from './protect';
+export type { H2Limits, FloodKind } from './protect';
 export { httpAutoListenerProtocol, matchHttp2Preface, H2_PREFACE } from './sniff';
 export {
   GrpcStatus,
@@ -29,14 +32,24 @@ export {
 } from './grpc';
 export { requestMapFromRaw, requestHeadersToH2, responseHeadersToH2, isConnectionSpecific } from './headers';
 
-/** A downstream HTTP/2 (h2c, prior knowledge) listener protocol with the given tunables. */
+/**
+ * A downstream HTTP/2 (h2c, prior knowledge) listener protocol with the given tunables; a
+ * listener's `http2` config section (ServeContext.limits.http2) overrides them.
+ */
 export function createHttp2Listener(options: Http2ServerOptions = {}): ListenerProtocol {
   const opts: Required<Http2ServerOptions> = { ...H2_DEFAULTS, ...options };
+  // Effective limits per listener generation (its limits object), computed once.
+  const byLimits = new WeakMap<ListenerLimits, H2Limits>();
   return {
     name: 'http2',
     match: matchHttp2Preface,
     serve(socket: Duplex, ctx: ServeContext): ServerConnection {
-      return new H2ServerConnection(socket, ctx, opts);
+      let lim = byLimits.get(ctx.limits);
+      if (lim === undefined) {
+        lim = effectiveH2Limits(opts, ctx.limits);
+        byLimits.set(ctx.limits, lim);
+      }
+      return new H2ServerConnection(socket, ctx, opts, lim);
     },
   };
 }

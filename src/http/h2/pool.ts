@@ -14,6 +14,8 @@ import { UpstreamError } from '../../api/errors';
 import { H2ClientSession, type H2SessionOwner, type H2SessionTimings } from './client-session';
 import { H2Exchange, type H2ExchangeOwner } from './client-exchange';
 import { requestHeadersToH2 } from './headers';
+import { poolTls, tlsConnectOptions } from '../../upstream/connect';
+import type { SecureClientOptions } from './client-session';
 
 const DEFAULT_PING_INTERVAL_MS = 30_000;
 const DEFAULT_PING_TIMEOUT_MS = 10_000;
@@ -35,6 +37,7 @@ export class H2Pool implements UpstreamPool, H2SessionOwner, H2ExchangeOwner {
   private closeWaiters: Array<() => void> = [];
   private readonly authority: string;
   private readonly timings: H2SessionTimings;
+  private readonly secure: SecureClientOptions | null;
 
   constructor(
     endpoint: { host: string; port: number },
@@ -43,6 +46,8 @@ export class H2Pool implements UpstreamPool, H2SessionOwner, H2ExchangeOwner {
   ) {
     this.authority = endpoint.host.includes(':') ? `[${endpoint.host}]:${endpoint.port}` : `${endpoint.host}:${endpoint.port}`;
     const o = options.options;
+    const t = poolTls(options);
+    this.secure = t === null ? null : tlsConnectOptions(t, endpoint.host);
     this.timings = {
       connectTimeoutMs: options.connectTimeoutMs,
       idleTimeoutMs: options.idleTimeoutMs,
@@ -205,7 +210,7 @@ export class H2Pool implements UpstreamPool, H2SessionOwner, H2ExchangeOwner {
 
   private connect(): void {
     this.connecting++;
-    this.sessions.push(new H2ClientSession(this, this.authority, this.clock, this.timings));
+    this.sessions.push(new H2ClientSession(this, this.authority, this.clock, this.timings, this.secure));
   }
 
   private remove(s: H2ClientSession): void {

@@ -1,10 +1,12 @@
 /**
  * One downstream HTTP/2 connection (h2c with prior knowledge): a node:http2 server session over
  * the accepted socket, turning each stream into an H2ServerStream. Owns: session settings
- * (max concurrent streams, max header list size, windows), the first-stream and idle timeouts on
- * the injected Clock, protocol-error accounting, drain (GOAWAY, then close when streams are done).
- * Must never: throw from a node event, let one stream's failure touch another, or accept new
- * streams once draining.
+ * (max concurrent streams, max header list size, windows), the first-stream, idle and
+ * stream-idle timeouts on the injected Clock, the abuse mitigations (rapid reset, PING and
+ * SETTINGS floods: GOAWAY(ENHANCE_YOUR_CALM) and close), protocol-error accounting (including
+ * streams the codec rejected before they surfaced), drain (GOAWAY, then close when streams are
+ * done). Must never: throw from a node event, let one stream's failure touch another connection
+ * or stream, or accept new streams once draining.
  */
 import type { Duplex } from 'node:stream';
 import * as http2 from 'node:http2';
@@ -15,12 +17,13 @@ import type { ConnectionInfo } from '../../api/stream';
 import type { TimerHandle } from '../../api/clock';
 import { H2ServerStream, type H2StreamOwner } from './server-stream';
 import { requestMapFromRaw } from './headers';
+import { H2FloodGuard, H2_LIMIT_DEFAULTS, effectiveH2Limits, sessionErrorKind, type H2Limits } from './protect';
 
-const { NGHTTP2_FLAG_END_STREAM, NGHTTP2_REFUSED_STREAM } = http2.constants;
+const { NGHTTP2_FLAG_END_STREAM, NGHTTP2_REFUSED_STREAM, NGHTTP2_ENHANCE_YOUR_CALM } = http2.constants;
 
 /** Tunables of the downstream HTTP/2 codec. */
 export interface Http2ServerOptions {
-  /** SETTINGS_MAX_CONCURRENT_STREAMS advertised to clients. Default 128. */
+  /** SETTINGS_MAX_CONCURRENT_STREAMS advertised to clients. Default 100. */
   maxConcurrentStreams?: number;
   /** SETTINGS_INITIAL_WINDOW_SIZE (per-stream receive window). Default 256 KiB. */
   initialWindowSize?: number;
@@ -31,11 +34,16 @@ export interface Http2ServerOptions {
 }
 
 export const H2_DEFAULTS: Required<Http2ServerOptions> = {
-  maxConcurrentStreams: 128,
-  initialWindowSize: 256 * 1024,
-  connectionWindowSize: 1024 * 1024,
+  maxConcurrentStreams: H2_LIMIT_DEFAULTS.maxConcurrentStreams,
+  initialWindowSize: H2_LIMIT_DEFAULTS.initialStreamWindowSize,
+  connectionWindowSize: H2_LIMIT_DEFAULTS.initialConnectionWindowSize,
   maxSessionMemoryMb: 10,
 };
+
+/** node:http2 closes a session after this many invalid frames (node's default is 1000). */
+const MAX_INVALID_FRAMES = 100;
+/** ... and after this many streams it had to refuse itself (node's default). */
+const MAX_REJECTED_STREAMS = 100;
 
 type SessionFactory = (socket: Duplex, options: http2.ServerOptions) => ServerHttp2Session;
 
@@ -65,25 +73,47 @@ export class H2ServerConnection implements ServerConnection, H2StreamOwner {
   private idleSince: number;
   private readonly start: number;
   private readonly onTimerFn = (): void => this.onTimer();
+  /** Bumped by every stream-idle sweep; streams stamp it on activity (see H2StreamOwner.epoch). */
+  epoch = 0;
+  private readonly streams = new Set<H2ServerStream>();
+  private sweepTimer: TimerHandle | null = null;
+  private readonly sweepMs: number;
+  private readonly onSweepFn = (): void => this.sweep();
+  private readonly guard: H2FloodGuard;
+  /** Set once a mitigation closed the connection: nothing more is counted or served. */
+  private tripped: string | null = null;
+  private rejectedLogged = false;
 
   constructor(
     private readonly socket: Duplex,
     private readonly ctx: ServeContext,
     opts: Required<Http2ServerOptions>,
+    limits?: H2Limits,
   ) {
     this.info = ctx.connection;
     this.start = this.idleSince = ctx.clock.now();
+    const lim = limits ?? effectiveH2Limits(opts, ctx.limits);
+    this.guard = new H2FloodGuard(lim, ctx.clock);
+    // A stream is idle after 3..4 sweeps without activity: sweeping every third of the timeout
+    // resets it between 1 and 4/3 of the timeout.
+    this.sweepMs = lim.streamIdleTimeoutMs > 0 ? Math.max(1, Math.floor(lim.streamIdleTimeoutMs / 3)) : 0;
     const settings: Settings = {
       enablePush: false,
-      maxConcurrentStreams: opts.maxConcurrentStreams,
-      initialWindowSize: opts.initialWindowSize,
-      maxHeaderListSize: ctx.limits.maxHeaderBytes,
+      maxConcurrentStreams: lim.maxConcurrentStreams,
+      initialWindowSize: lim.initialStreamWindowSize,
+      maxHeaderListSize: lim.maxHeaderListSize,
     };
     const s = (socket as Partial<Socket>).setNoDelay;
     if (typeof s === 'function') s.call(socket, true);
     let session: ServerHttp2Session;
     try {
-      session = makeSession(socket, { settings, maxSessionMemory: opts.maxSessionMemoryMb, maxHeaderListPairs: 1024 });
+      session = makeSession(socket, {
+        settings,
+        maxSessionMemory: opts.maxSessionMemoryMb,
+        maxHeaderListPairs: 1024,
+        maxSessionInvalidFrames: MAX_INVALID_FRAMES,
+        maxSessionRejectedStreams: MAX_REJECTED_STREAMS,
+      });
     } catch (err) {
       ctx.log.warn('h2 session setup failed', { error: String(err) });
       socket.destroy();
@@ -96,9 +126,19 @@ export class H2ServerConnection implements ServerConnection, H2StreamOwner {
     session.on('stream', (raw: ServerHttp2Stream, _h: unknown, flags: number, rawHeaders: string[]) =>
       this.onStream(raw, flags, rawHeaders),
     );
-    session.on('error', (err: Error & { code?: string }) => {
-      ctx.onProtocolError('h2_session_error');
-      ctx.log.debug('h2 downstream session error', { error: err.message, code: err.code });
+    session.on('error', (err: Error & { code?: string; errno?: number }) => {
+      if (this.tripped !== null) return;
+      const kind = sessionErrorKind(err);
+      ctx.onProtocolError(kind);
+      ctx.log.debug('h2 downstream session error', { kind, error: err.message, code: err.code, remote: this.info.remoteAddress });
+    });
+    session.on('ping', () => {
+      const k = this.guard.ping();
+      if (k !== null) this.trip(k);
+    });
+    session.on('remoteSettings', () => {
+      const k = this.guard.settingsFrame();
+      if (k !== null) this.trip(k);
     });
     session.on('frameError', (type: number, code: number) => {
       ctx.log.debug('h2 downstream frame error', { type, code });
@@ -111,7 +151,7 @@ export class H2ServerConnection implements ServerConnection, H2StreamOwner {
     socket.on('error', () => {});
     session.once('connect', () => {
       try {
-        if (opts.connectionWindowSize > 65535) session.setLocalWindowSize(opts.connectionWindowSize);
+        if (lim.initialConnectionWindowSize > 65535) session.setLocalWindowSize(lim.initialConnectionWindowSize);
       } catch {
         /* session already gone */
       }
@@ -141,9 +181,16 @@ export class H2ServerConnection implements ServerConnection, H2StreamOwner {
 
   // ---- H2StreamOwner ----
 
-  streamClosed(_s: H2ServerStream): void {
+  streamClosed(s: H2ServerStream, outcome: 'complete' | 'peer_reset' | 'other'): void {
     this.active--;
+    this.streams.delete(s);
+    if (outcome === 'complete') this.guard.completedStream();
+    else if (outcome === 'peer_reset' && this.tripped === null && !this.closed && !this.session.destroyed) {
+      const k = this.guard.prematureReset();
+      if (k !== null) this.trip(k);
+    }
     if (this.active === 0) {
+      this.cancelSweep();
       this.idleSince = this.ctx.clock.now();
       this.schedule();
     }
@@ -156,7 +203,10 @@ export class H2ServerConnection implements ServerConnection, H2StreamOwner {
   // ---- session events ----
 
   private onStream(raw: ServerHttp2Stream, flags: number, rawHeaders: string[]): void {
-    if (this.draining || this.closed) {
+    const id = raw.id ?? 0;
+    const skipped = this.guard.streamSeen(id, true);
+    if (skipped > 0) this.rejected(skipped);
+    if (this.draining || this.closed || this.tripped !== null) {
       raw.on('error', () => {});
       raw.close(NGHTTP2_REFUSED_STREAM);
       return;
@@ -164,11 +214,13 @@ export class H2ServerConnection implements ServerConnection, H2StreamOwner {
     this.everStream = true;
     this.active++;
     this.cancelTimer();
+    if (this.sweepMs > 0 && this.sweepTimer === null) this.sweepTimer = this.ctx.clock.setTimer(this.onSweepFn, this.sweepMs);
     const headers = requestMapFromRaw(rawHeaders);
     let headBytes = 0;
     for (let i = 0; i < rawHeaders.length; i++) headBytes += rawHeaders[i].length;
     const endStream = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;
     const s = new H2ServerStream(this, raw, headers, endStream, this.ctx.clock.now(), headBytes + (rawHeaders.length >> 1) * 2);
+    if (this.sweepMs > 0) this.streams.add(s);
     try {
       this.ctx.onStream(s);
     } catch (err) {
@@ -181,6 +233,7 @@ export class H2ServerConnection implements ServerConnection, H2StreamOwner {
     if (this.closeCbs === null) return;
     this.closed = true;
     this.cancelTimer();
+    this.cancelSweep();
     const cbs = this.closeCbs;
     this.closeCbs = null;
     for (const cb of cbs) cb();
@@ -195,6 +248,78 @@ export class H2ServerConnection implements ServerConnection, H2StreamOwner {
       session.close();
     } catch {
       this.destroy();
+    }
+  }
+
+  // ---- mitigations ----
+
+  /**
+   * A flood or rapid-reset threshold was crossed: count it, log it, tell the client why with
+   * GOAWAY(ENHANCE_YOUR_CALM) and close the connection now (in-flight streams are aborted).
+   */
+  private trip(kind: string): void {
+    if (this.tripped !== null || this.closed) return;
+    this.tripped = kind;
+    this.draining = true;
+    this.cancelTimer();
+    this.cancelSweep();
+    this.ctx.onProtocolError(kind);
+    this.ctx.log.warn('h2 downstream connection closed: abuse mitigation', {
+      kind,
+      listener: this.info.listener,
+      remote: `${this.info.remoteAddress}:${this.info.remotePort}`,
+      active: this.active,
+    });
+    const session = this.session;
+    try {
+      if (!session.closed && !session.destroyed) session.goaway(NGHTTP2_ENHANCE_YOUR_CALM);
+    } catch {
+      /* already going */
+    }
+    // Let the GOAWAY reach the socket, then drop everything.
+    setImmediate(() => this.destroy());
+  }
+
+  /** `n` client streams never surfaced: nghttp2/node refused them (RST_STREAM) on their own. */
+  private rejected(n: number): void {
+    if (this.tripped !== null) return;
+    for (let i = 0; i < n; i++) this.ctx.onProtocolError('h2_rejected_stream');
+    const fields = { count: n, listener: this.info.listener, remote: `${this.info.remoteAddress}:${this.info.remotePort}` };
+    if (this.rejectedLogged) this.ctx.log.debug('h2 downstream streams rejected by the codec', fields);
+    else {
+      this.rejectedLogged = true;
+      this.ctx.log.warn('h2 downstream streams rejected by the codec (malformed or oversized headers)', fields);
+    }
+  }
+
+  /** Streams rejected after the last one that surfaced show up only in the session state. */
+  private checkTrailingRejects(): void {
+    const session = this.session;
+    if (session === null || session.destroyed) return;
+    let last = 0;
+    try {
+      last = session.state.lastProcStreamID ?? 0;
+    } catch {
+      return;
+    }
+    const n = this.guard.streamSeen(last, false);
+    if (n > 0) this.rejected(n);
+  }
+
+  /** Resets streams with no activity for the stream idle timeout. */
+  private sweep(): void {
+    this.sweepTimer = null;
+    if (this.closed || this.active === 0) return;
+    const e = ++this.epoch;
+    for (const s of this.streams) if (e - s.activeEpoch >= 4) s.idleTimeout();
+    this.checkTrailingRejects();
+    if (this.active > 0 && !this.closed) this.sweepTimer = this.ctx.clock.setTimer(this.onSweepFn, this.sweepMs);
+  }
+
+  private cancelSweep(): void {
+    if (this.sweepTimer !== null) {
+      this.sweepTimer.cancel();
+      this.sweepTimer = null;
     }
   }
 
@@ -217,6 +342,7 @@ export class H2ServerConnection implements ServerConnection, H2StreamOwner {
   private onTimer(): void {
     this.timer = null;
     if (this.closed || this.active > 0) return;
+    this.checkTrailingRejects();
     if (this.deadline() > this.ctx.clock.now()) {
       this.schedule();
       return;

@@ -2,7 +2,9 @@
  * One HTTP/2 request/response exchange on a downstream session (a ServerStream over a node:http2
  * ServerHttp2Stream). Owns: request body delivery with pause/resume (HTTP/2 flow control does the
  * rest), request trailers, the response head (Trailers-Only when it ends the stream), body,
- * trailers (always through waitForTrailers), local replies in HTTP or gRPC form, RST_STREAM.
+ * trailers (always through waitForTrailers), local replies in HTTP or gRPC form, RST_STREAM,
+ * the stream-idle reset, and telling the session how the stream ended (complete, reset by the
+ * client before its response was done, or otherwise) for rapid-reset accounting.
  * Must never: deliver body events before attach(), throw from a node event, write after the
  * response completed, or keep a stream half-open once its response is done.
  */
@@ -15,10 +17,15 @@ import { encodeGrpcMessage, grpcStatusFromReply, isGrpc } from './grpc';
 
 const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR } = constants;
 
+/** How a stream ended, for the session's rapid-reset accounting. */
+export type H2StreamOutcome = 'complete' | 'peer_reset' | 'other';
+
 /** What a stream needs from its session. */
 export interface H2StreamOwner {
   readonly info: ConnectionInfo;
-  streamClosed(s: H2ServerStream): void;
+  /** Stream-idle sweep counter; a stream copies it whenever a frame moves either way. */
+  readonly epoch: number;
+  streamClosed(s: H2ServerStream, outcome: H2StreamOutcome): void;
   debug(msg: string, err: unknown): void;
 }
 
@@ -66,6 +73,8 @@ export class H2ServerStream implements ServerStream {
   bytesSent = 0;
   responseStarted = false;
   reqTrailers: HeaderMap | null = null;
+  /** The owner's epoch at the last activity (stream-idle timeout). */
+  activeEpoch: number;
 
   private handler: RequestBodyHandler | null = null;
   private requestDone: boolean;
@@ -86,6 +95,7 @@ export class H2ServerStream implements ServerStream {
     headBytes: number,
   ) {
     this.connection = owner.info;
+    this.activeEpoch = owner.epoch;
     this.requestDone = endStream;
     this.bytesReceived = headBytes;
     this.isHead = headers.get(':method') === 'HEAD';
@@ -124,6 +134,7 @@ export class H2ServerStream implements ServerStream {
   respond(headers: HeaderMap, endStream: boolean): void {
     if (this.responseStarted || this.isClosed) return;
     this.responseStarted = true;
+    this.activeEpoch = this.owner.epoch;
     let status = Number(headers.get(':status'));
     if (!(status >= 200 && status <= 999)) status = status >= 100 && status < 200 ? 502 : 500;
     const end = endStream || this.isHead || status === 204 || status === 304;
@@ -147,6 +158,7 @@ export class H2ServerStream implements ServerStream {
   write(chunk: Buffer): boolean {
     if (!this.responseStarted || this.responseDone || this.isClosed || chunk.length === 0) return true;
     this.bytesSent += chunk.length;
+    this.activeEpoch = this.owner.epoch;
     return this.raw.write(chunk);
   }
 
@@ -206,6 +218,7 @@ export class H2ServerStream implements ServerStream {
   deliver(chunk: Buffer): void {
     if (this.aborted !== null) return;
     this.bytesReceived += chunk.length;
+    this.activeEpoch = this.owner.epoch;
     this.handler!.onData(chunk);
   }
 
@@ -244,13 +257,25 @@ export class H2ServerStream implements ServerStream {
     if (h !== null) h.onAbort(reason);
   }
 
+  /** No frame either way for the stream idle timeout: abort the exchange and reset the stream. */
+  idleTimeout(): void {
+    if (this.isClosed) return;
+    this.owner.debug('h2 downstream stream idle timeout', `stream ${this.raw.id}`);
+    this.abort('stream idle timeout');
+    this.reset();
+  }
+
   closed(): void {
     if (this.isClosed) return;
     this.isClosed = true;
     this.drainCb = null;
+    const code = this.raw.rstCode;
+    let outcome: H2StreamOutcome = 'other';
+    if (this.responseDone && !this.wasReset) outcome = 'complete';
+    else if (!this.wasReset && code !== undefined && code !== NGHTTP2_NO_ERROR) outcome = 'peer_reset';
     if (!this.responseDone || !this.requestDone) this.abort('downstream stream closed');
     (this.raw as Owned)[OWNER] = null;
-    this.owner.streamClosed(this);
+    this.owner.streamClosed(this, outcome);
   }
 
   /**
