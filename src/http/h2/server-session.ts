@@ -130,7 +130,9 @@ export class H2ServerConnection implements ServerConnection, H2StreamOwner {
       if (this.tripped !== null) return;
       const kind = sessionErrorKind(err);
       ctx.onProtocolError(kind);
-      ctx.log.debug('h2 downstream session error', { kind, error: err.message, code: err.code, remote: this.info.remoteAddress });
+      const fields = { kind, error: err.message, code: err.code, listener: this.info.listener, remote: `${this.info.remoteAddress}:${this.info.remotePort}` };
+      if (kind === 'h2_session_error') ctx.log.debug('h2 downstream session error', fields);
+      else ctx.log.warn('h2 downstream connection closed: protocol violation', fields);
     });
     session.on('ping', () => {
       const k = this.guard.ping();
