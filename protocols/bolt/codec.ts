@@ -98,7 +98,8 @@ function setRequestId(frame: Buffer, id: number | bigint): void {
   const v2 = frame[0] === PROTO_V2;
   const at = idOffset(v2);
   if (frame.length < at + 4) return;
-  frame.writeUInt32BE(Number(BigInt.asUintN(32, BigInt(id))), at);
+  // Numbers (the pool's ids, Bolt's own): low 32 bits without a BigInt round trip.
+  frame.writeUInt32BE(typeof id === 'number' ? id >>> 0 : Number(BigInt.asUintN(32, id)), at);
   if (v2) {
     const l = layoutOf(frame);
     if (l !== null && l.crc && frame.length >= l.length) writeCrc(frame, l.length);

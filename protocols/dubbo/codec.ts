@@ -11,7 +11,7 @@ import { FrameError, FrameHeaderMap, type FrameInfo, type FrameKind, type Header
 import { emptyBody, parseRequestBody, readLeading, readRest, type RequestBody } from './body';
 import { Hessian2Reader, type Attachments } from './hessian2-reader';
 import { Hessian2Writer } from './hessian2-writer';
-import { OK, dubboStatusOfReply, httpStatusOf } from './status';
+import { OK, dubboStatusOfHttp, dubboStatusOfReply, httpStatusOf } from './status';
 
 export const HEADER_LENGTH = 16;
 export const MAGIC_HIGH = 0xda;
@@ -23,6 +23,7 @@ export const SERIALIZATION_MASK = 0x1f;
 export const HESSIAN2 = 2;
 
 const HEARTBEAT_BODY = 0x4e; // hessian null
+const U64_MAX = 0xffffffffffffffffn;
 
 /** Names a request view answers without reading the attachments. */
 const EAGER_NAMES: ReadonlySet<string> = new Set(['service', 'method', 'version', 'dubbo', 'serialization']);
@@ -190,7 +191,111 @@ function replyMessage(reply: LocalReply): string {
   return reply.reason;
 }
 
+// ---- responses built by encodeResponse ----
+
+const RESPONSE_VALUE_TAG = 0x91; // compact int 1: RESPONSE_VALUE
+const RESPONSE_NULL_VALUE = Buffer.from([0x92]); // compact int 2: RESPONSE_NULL_VALUE
+
+/**
+ * The Dubbo status for a response head. From an upstream Dubbo response (`orig` >= 0): whichever
+ * of `dubbo-status` / `:status` a filter changed (dubbo-status first), else the frame's own. From
+ * a request (`orig` < 0): `dubbo-status` when valid, else mapped from `:status`, else OK.
+ */
+function statusOf(headers: HeaderMap, orig: number): number {
+  const ds = headers.get('dubbo-status');
+  const v = ds === undefined ? NaN : Number(ds);
+  const dsOk = Number.isInteger(v) && v >= 0 && v <= 255;
+  const hs = headers.get(':status');
+  const http = hs === undefined ? NaN : Number(hs);
+  const httpOk = Number.isInteger(http) && http >= 100 && http <= 999;
+  if (orig >= 0) {
+    if (dsOk && v !== orig) return v;
+    if (httpOk && http !== httpStatusOf(orig)) return dubboStatusOfHttp(http);
+    return orig;
+  }
+  if (dsOk) return v;
+  return httpOk ? dubboStatusOfHttp(http) : OK;
+}
+
+/** True when `b` is exactly one hessian2 string (an error response body). */
+function isHessianString(b: Buffer): boolean {
+  try {
+    const r = new Hessian2Reader(b, 0, b.length);
+    if (!r.atString()) return false;
+    r.skipString();
+    return r.pos === b.length;
+  } catch {
+    return false;
+  }
+}
+
+/** True when `b` starts like an OK response body (a result flag 0..5 as a compact int). */
+function isResultBody(b: Buffer): boolean {
+  return b.length > 0 && b[0] >= 0x90 && b[0] <= 0x95;
+}
+
+function responseFrame(flag: number, status: number, original: Buffer, body: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(HEADER_LENGTH + body.length);
+  out[0] = MAGIC_HIGH;
+  out[1] = MAGIC_LOW;
+  out[2] = flag;
+  out[3] = status;
+  if (original.length >= 12) original.copy(out, 4, 4, 12);
+  else out.fill(0, 4, 12);
+  out.writeUInt32BE(body.length, 12);
+  body.copy(out, HEADER_LENGTH);
+  return out;
+}
+
+/**
+ * encodeResponse. `original` is the upstream Dubbo response (info.kind 'response') or the
+ * downstream request (another protocol or the proxy produced the head). The result is always a
+ * response frame: flag = the original's serialization id (request/two-way/event bits cleared),
+ * status from the head, id from `original`. The body is `payload` when it can be a Dubbo body
+ * for that status; otherwise one is written in hessian2 (serialization 2): an OK answer's text
+ * as a returned String (empty: a null value), an error's text (or "upstream answered status N")
+ * as the error message.
+ */
+function buildResponse(original: Buffer, info: FrameInfo, headers: HeaderMap, payload: Buffer): Buffer {
+  // The upstream Dubbo response: `original`, or the frame behind a response view handed in with
+  // the downstream request.
+  let resp: Buffer | null = info.kind === 'response' && original.length >= HEADER_LENGTH ? original : null;
+  if (resp === null && headers instanceof FrameHeaderMap && headers.info.kind === 'response') {
+    const f = headers.frame;
+    if (f.length >= HEADER_LENGTH && f[0] === MAGIC_HIGH && f[1] === MAGIC_LOW && (f[2] & (FLAG_REQUEST | FLAG_EVENT)) === 0) resp = f;
+  }
+  const fromResponse = resp !== null;
+  const origStatus = resp !== null ? resp[3] : OK;
+  const status = statusOf(headers, resp !== null ? origStatus : -1);
+  const src = resp ?? original;
+  const serialization = src.length >= 3 ? src[2] & SERIALIZATION_MASK : HESSIAN2;
+  const hessian = serialization === HESSIAN2;
+  if (resp === original && status === origStatus && isOriginalBody(original, payload)) return original;
+  let body = payload;
+  let flag = serialization;
+  const keepBody = fromResponse && (status === OK) === (origStatus === OK);
+  if (!keepBody) {
+    if (status === OK) {
+      if (payload.length === 0) {
+        body = RESPONSE_NULL_VALUE;
+        flag = HESSIAN2;
+      } else if (hessian && !isResultBody(payload)) {
+        body = new Hessian2Writer(payload.length + 8).byte(RESPONSE_VALUE_TAG).writeString(payload.toString('utf8')).toBuffer();
+      }
+    } else if (payload.length === 0 || (hessian && !isHessianString(payload))) {
+      const text =
+        payload.length === 0 || isResultBody(payload) ? `upstream answered status ${headers.get(':status') ?? status}` : payload.toString('utf8');
+      body = new Hessian2Writer(text.length * 3 + 8).writeString(text).toBuffer();
+      flag = HESSIAN2;
+    }
+  }
+  return responseFrame(flag, status, original, body);
+}
+
 const RESULT_NAMES = ['exception', 'value', 'null', 'exception', 'value', 'null'];
+/** Header values of every Dubbo status byte, made once. */
+const STATUS_TEXT: readonly string[] = Array.from({ length: 256 }, (_, i) => String(i));
+const HTTP_STATUS_TEXT: readonly string[] = Array.from({ length: 256 }, (_, i) => String(httpStatusOf(i)));
 
 export const dubboCodec: RpcCodec = {
   name: 'dubbo',
@@ -225,11 +330,17 @@ export const dubboCodec: RpcCodec = {
 
   setRequestId(frame: Buffer, id: number | bigint): void {
     if (frame.length < 12) return;
+    if (typeof id === 'number' && id >= 0 && Number.isSafeInteger(id)) {
+      // The pool's ids: two 32-bit halves, no BigInt allocated.
+      frame.writeUInt32BE(Math.floor(id / 0x100000000), 4);
+      frame.writeUInt32BE(id >>> 0, 8);
+      return;
+    }
     let v: bigint;
     if (typeof id === 'bigint') v = id;
     else if (Number.isFinite(id)) v = BigInt(Math.trunc(id));
     else v = 0n;
-    frame.writeBigUInt64BE(BigInt.asUintN(64, v), 4);
+    frame.writeBigUInt64BE(v >= 0n && v <= U64_MAX ? v : BigInt.asUintN(64, v), 4);
   },
 
   requestHeaders(frame: Buffer, info: FrameInfo): FrameHeaderMap {
@@ -258,7 +369,7 @@ export const dubboCodec: RpcCodec = {
 
   responseHeaders(frame: Buffer, info: FrameInfo): FrameHeaderMap {
     const status = frame.length >= 4 ? frame[3] : 0;
-    const eager = [':status', String(httpStatusOf(status)), 'dubbo-status', String(status)];
+    const eager = [':status', HTTP_STATUS_TEXT[status], 'dubbo-status', STATUS_TEXT[status]];
     if (status === OK && info.kind === 'response' && frame.length > HEADER_LENGTH && isHessian2(frame)) {
       const flag = frame[HEADER_LENGTH] - 0x90; // compact int 0..5
       if (flag >= 0 && flag < RESULT_NAMES.length) eager.push('dubbo-result', RESULT_NAMES[flag]);
@@ -279,17 +390,7 @@ export const dubboCodec: RpcCodec = {
   },
 
   encodeResponse(original: Buffer, info: FrameInfo, headers: HeaderMap, payload: Buffer): Buffer {
-    const out = isOriginalBody(original, payload) ? original : withBody(original, payload);
-    const s = headers.get('dubbo-status');
-    if (s !== undefined && out.length >= 4) {
-      const v = Number(s);
-      if (Number.isInteger(v) && v >= 0 && v <= 255 && v !== out[3]) {
-        const copy = out === original ? Buffer.from(original) : out;
-        copy[3] = v;
-        return copy;
-      }
-    }
-    return out;
+    return buildResponse(original, info, headers, payload);
   },
 
   heartbeatResponse(request: Buffer): Buffer {

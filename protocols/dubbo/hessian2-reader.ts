@@ -41,6 +41,31 @@ function isStringCode(c: number): boolean {
   return c <= 0x1f || (c >= 0x30 && c <= 0x33) || c === 0x52 || c === 0x53;
 }
 
+/**
+ * Short ASCII strings recur on every request (dubbo version, service, method, descriptor,
+ * attachment keys): the last one decoded per hash slot is kept and handed out again when the
+ * same bytes come, instead of a new string per request. A slot holds one string; collisions
+ * just replace it.
+ */
+const INTERN_MAX = 64;
+const INTERN_SLOTS = 1024;
+const internStrings: string[] = new Array<string>(INTERN_SLOTS).fill('');
+const internHashes = new Int32Array(INTERN_SLOTS);
+
+function interned(buf: Buffer, start: number, units: number, h: number): string {
+  const slot = h & (INTERN_SLOTS - 1);
+  const cand = internStrings[slot];
+  if (internHashes[slot] === h && cand.length === units) {
+    let k = 0;
+    while (k < units && cand.charCodeAt(k) === buf[start + k]) k++;
+    if (k === units) return cand;
+  }
+  const s = buf.toString('latin1', start, start + units);
+  internStrings[slot] = s;
+  internHashes[slot] = h;
+  return s;
+}
+
 export class Hessian2Reader {
   pos: number;
   /** Field count of each class definition seen so far, by definition index. */
@@ -134,10 +159,15 @@ export class Hessian2Reader {
     if (start + units > this.end) this.fail('truncated string');
     let i = start;
     const asciiEnd = start + units;
-    while (i < asciiEnd && buf[i] < 0x80) i++;
+    let h = 0x811c9dc5 ^ units;
+    while (i < asciiEnd && buf[i] < 0x80) {
+      h = Math.imul(h ^ buf[i], 0x01000193);
+      i++;
+    }
     if (i === asciiEnd) {
       this.pos = asciiEnd;
-      return buf.toString('latin1', start, asciiEnd);
+      if (units > INTERN_MAX) return buf.toString('latin1', start, asciiEnd);
+      return interned(buf, start, units, h);
     }
     if (scratch.length < units) scratch = new Uint16Array(Math.max(units, scratch.length * 2));
     const out = scratch;

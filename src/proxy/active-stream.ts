@@ -6,7 +6,7 @@
  * filters see and the LbContext balancers see.
  * Must never: parse protocol bytes, block, or join body chunks unless a filter buffers them.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import {
   FrameHeaderMap,
   HeaderMap,
@@ -23,7 +23,8 @@ import {
 } from '../api';
 import type { Clock, Logger } from '../api';
 import { FilterChainRunner, type ChainSink } from './filter-chain';
-import type { EngineCluster, EngineRoute, RoutePolicy, StreamEnv } from './stream-env';
+import { NO_ROUTE_POLICY, type EngineCluster, type EngineRoute, type RoutePolicy, type StreamEnv } from './stream-env';
+import { tunnel, upgradeStats } from './tunnel';
 import { setForwardedHeaders } from './forwarded-headers';
 import { upstreamFailureReply } from './local-replies';
 import { UpstreamCall, type CallFailure, type CallHandler } from './upstream-call';
@@ -32,10 +33,14 @@ import { Mirror } from './mirror';
 import { applyDeadline } from './grpc-deadline';
 
 const EMPTY = Buffer.alloc(0);
+/** RPC streams get ids `<process id>-<sequence>`: unique per process run, cheap to make. */
+const BOOT_ID = randomBytes(6).toString('hex');
+let rpcSeq = 0;
 
 
 export class ActiveStream implements FilterContext, LbContext, RequestBodyHandler {
-  readonly requestId: string;
+  /** The request id: the client's x-request-id or a UUID for HTTP; made on demand for RPC. */
+  private id: string | null = null;
   private readonly rpc: boolean;
   readonly clock: Clock;
   readonly log: Logger;
@@ -59,6 +64,9 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
   private done = false;
   private finished = false;
   private requestEnded: boolean;
+  /** Bytes carried by the tunnel after a 101 (upgrades), added to the access-log byte counts. */
+  private tunnelIn = 0;
+  private tunnelOut = 0;
 
   constructor(private readonly env: StreamEnv, private readonly stream: ServerStream) {
     this.clock = env.clock;
@@ -67,16 +75,23 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
     // An RPC frame's header view is its attachments: the proxy adds nothing to it (the frame would
     // have to be re-encoded and the provider would see our headers as attachments).
     this.rpc = h instanceof FrameHeaderMap;
-    let id = this.rpc ? undefined : h.get('x-request-id');
-    if (id === undefined || id === '') {
-      id = randomUUID();
-      if (!this.rpc) h.set('x-request-id', id);
+    if (!this.rpc) {
+      let id = h.get('x-request-id');
+      if (id === undefined || id === '') {
+        id = randomUUID();
+        h.set('x-request-id', id);
+      }
+      this.id = id;
     }
-    this.requestId = id;
     this.requestEnded = stream.endStream;
   }
 
   // ---- FilterContext --------------------------------------------------------------------------
+
+  get requestId(): string {
+    if (this.id === null) this.id = `${BOOT_ID}-${(++rpcSeq).toString(36)}`;
+    return this.id;
+  }
 
   get listener(): string {
     return this.env.listener;
@@ -284,6 +299,7 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
   }
 
   private startCall(cluster: EngineCluster, policy: RoutePolicy, h: HeaderMap, end: boolean): void {
+    if (this.stream.upgrade !== undefined) policy = NO_ROUTE_POLICY; // upgrades: one try, no hedge, no mirror
     const m = policy.mirror;
     if (m !== null && (m.percent >= 100 || this.env.random() * 100 < m.percent)) {
       const shadow = this.env.cluster(m.cluster);
@@ -384,8 +400,44 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
   };
 
   private respond(h: HeaderMap, end: boolean): void {
+    if (this.stream.upgrade !== undefined && h.get(':status') === '101') return this.switchProtocols(h);
     this.stream.respond(h, end);
     if (end) this.complete();
+  }
+
+  // ---- upgrades: after the upstream's 101, the two sockets are bridged (tunnel.ts) ----------------
+
+  private switchProtocols(h: HeaderMap): void {
+    const call = this.call;
+    if (this.done || call === null) return;
+    const up = call.takeSocket();
+    if (up === null || this.stream.takeSocket === undefined) {
+      return this.localReply({ status: 502, reason: 'upstream_protocol_error', body: 'upgrade cannot be tunnelled\n' });
+    }
+    this.stream.respond(h, false);
+    let down;
+    try {
+      down = this.stream.takeSocket();
+    } catch {
+      up.destroy();
+      return this.resetDownstream();
+    }
+    this.done = true;
+    if (this.timer !== null) {
+      this.timer.cancel();
+      this.timer = null;
+    }
+    tunnel(down, up, {
+      clock: this.clock,
+      idleTimeoutMs: (this.env as { idleTimeoutMs?: number }).idleTimeoutMs ?? 60_000,
+      stats: upgradeStats(this.env.stats),
+      protocol: this.stream.upgrade,
+      onClose: (r) => {
+        this.tunnelIn = r.bytesFromDownstream;
+        this.tunnelOut = r.bytesFromUpstream;
+        this.finish();
+      },
+    });
   }
 
   private writeDown(chunk: Buffer, end: boolean): void {
@@ -518,8 +570,8 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
       path: this.rpc ? null : h.get(':path') ?? null,
       status: this.status,
       reason: this.reason,
-      bytes_in: this.stream.bytesReceived,
-      bytes_out: this.stream.bytesSent,
+      bytes_in: this.stream.bytesReceived + this.tunnelIn,
+      bytes_out: this.stream.bytesSent + this.tunnelOut,
       duration_ms: Math.round((now - this.stream.startTime) * 1000) / 1000,
       request_id: this.requestId,
     });

@@ -6,6 +6,7 @@
  * the query when no route has query matchers, or parse it more than once per match() call.
  */
 import type { HeaderMap } from '../api/headers';
+import { FrameHeaderMap } from '../api/rpc';
 import type { RouteConfig } from '../config/types';
 import { compileRoute, type CompiledRoute } from './route';
 import {
@@ -15,6 +16,7 @@ import {
   hostHasSuffix,
   matchConn,
   matchFlat,
+  matchValue,
   parseQuery,
   tripleKeys,
   HOST_ANY,
@@ -87,6 +89,7 @@ class Table implements RouteTable {
     let query: readonly string[] | undefined; // parsed once, only when a query matcher runs
     let raw: readonly string[] | undefined;
     let rpc: readonly string[] | undefined; // the request's RPC keys: its headers, or derived for Triple
+    const frame = headers instanceof FrameHeaderMap;
 
     outer: for (let i = 0; i < n; i++) {
       const m = entries[i].m;
@@ -113,7 +116,13 @@ class Table implements RouteTable {
       }
 
       const rk = m.rpcKeys;
-      if (rk !== null) {
+      if (rk !== null && frame) {
+        // An RPC frame's view answers its routing keys without decoding the attachments.
+        for (let j = 0; j < rk.length; j++) {
+          const v = headers.get(rk[j].name);
+          if (v === undefined || !matchValue(v, rk[j])) continue outer;
+        }
+      } else if (rk !== null) {
         if (rpc === undefined) {
           if (raw === undefined) raw = headers.raw();
           rpc = tripleKeys(raw) ?? raw;

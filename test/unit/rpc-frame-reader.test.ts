@@ -5,18 +5,7 @@ import assert from 'node:assert/strict';
 import { FrameError, type FrameInfo, type RpcCodec } from '../../src/api';
 import { FrameReader, type FrameFailure } from '../../src/rpc/frame-reader';
 import { encodeFrame, exampleCodec, FLAG_ONE_WAY, FLAG_RESPONSE } from '../../protocols/example/codec';
-
-/** Small deterministic PRNG (mulberry32) so a failure can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as rng } from '../fixtures/random';
 
 function randomFrame(r: () => number, id: number): Buffer {
   const nh = Math.floor(r() * 4);
