@@ -106,6 +106,18 @@ function setRequestId(frame: Buffer, id: number | bigint): void {
   }
 }
 
+/** Writes a request's remaining deadline into its timeout field (and the v2 CRC, when present). */
+function setTimeoutMs(frame: Buffer, ms: number): void {
+  const v2 = frame[0] === PROTO_V2;
+  const at = timeoutOrStatusOffset(v2);
+  if (frame.length < at + 4 || frame[v2 ? 2 : 1] === 0 /* response */) return;
+  frame.writeInt32BE(Math.max(1, Math.min(0x7fffffff, Math.ceil(ms))), at);
+  if (v2) {
+    const l = layoutOf(frame);
+    if (l !== null && l.crc && frame.length >= l.length) writeCrc(frame, l.length);
+  }
+}
+
 /** Adds interface / version / group split from a SOFA unique name, unless flat[0, own) has them. */
 function pushService(flat: string[], own: number, service: string): void {
   const a = service.indexOf(':');
@@ -349,6 +361,7 @@ export const boltCodec: RpcCodec = {
   peek,
   getRequestId,
   setRequestId,
+  setTimeoutMs,
   requestHeaders,
   responseHeaders,
   encodeRequest,

@@ -39,6 +39,11 @@ export class FrameError {
 export class FrameHeaderMap extends HeaderMap {
   /** True once anyone changed an entry: the frame must then be re-encoded. */
   dirty = false;
+  /**
+   * The request's remaining deadline in ms (0: none), set by the engine; not an entry of the map.
+   * Pools of protocols with a timeout field write it into the frame they send.
+   */
+  deadlineMs = 0;
   private loader: ((into: FrameHeaderMap) => void) | null;
 
   /**
@@ -134,6 +139,11 @@ export interface RpcCodec {
   getRequestId(frame: Buffer): number | bigint;
   /** Writes `id` into a whole frame, in place. */
   setRequestId(frame: Buffer, id: number | bigint): void;
+  /**
+   * Optional, for protocols whose requests carry a timeout (Bolt): writes the time left of the
+   * request's deadline into a whole request frame, in place, so the provider knows it.
+   */
+  setTimeoutMs?(frame: Buffer, ms: number): void;
   /** Header view of a request frame (routing keys and attachments). */
   requestHeaders(frame: Buffer, info: FrameInfo): FrameHeaderMap;
   /** Header view of a response frame; must include `:status`, the HTTP-equivalent status. */

@@ -250,6 +250,7 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
     }
     // RPC header views are attachments: the deadline travels in the frame, never as a header.
     const timeoutMs = applyDeadline(this.rpc ? null : h, route.timeoutMs, this.stream.timeoutMs, this.clock.now() - this.stream.startTime);
+    if (this.rpc && timeoutMs > 0) (h as FrameHeaderMap).deadlineMs = timeoutMs;
     if (timeoutMs > 0) this.timer = this.clock.setTimer(this.onTimeout, timeoutMs);
     this.routeTimeoutMs = timeoutMs;
     const policy = this.env.routePolicy(route);

@@ -151,6 +151,14 @@ export class RpcPool implements UpstreamPool, ConnOwner, ExchangeOwner {
       } else {
         ex.frame = codec.encodeRequest(h.frame, h.info, h, payload);
       }
+      // Deadline propagation: a frame that carries a timeout gets what is left of the deadline.
+      if (codec.setTimeoutMs !== undefined && h.deadlineMs > 0 && h.info.timeoutMs > h.deadlineMs) {
+        if (ex.shared) {
+          ex.frame = Buffer.from(ex.frame);
+          ex.shared = false;
+        }
+        codec.setTimeoutMs(ex.frame, h.deadlineMs);
+      }
     } catch (e) {
       ex.fail(new UpstreamError('protocol_error', `request cannot be encoded: ${String(e)}`, true));
       return;
