@@ -80,7 +80,8 @@ export function summarize(results: TargetResult[], reference: string | null): Ta
   return rows;
 }
 
-const num = (x: number, digits = 0) =>
+/** A number with thousands separators and `digits` decimals, or — when not finite. */
+export const num = (x: number, digits = 0): string =>
   Number.isFinite(x) ? x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '—';
 
 /** Latency in ms with a precision that suits its size. */
@@ -150,15 +151,48 @@ export interface ReportInput {
   results: TargetResult[];
 }
 
+/** `- <name>: skipped — <why>` per skipped row. */
+export function skippedLines(rows: Array<{ name: string; skipped?: string }>): string[] {
+  return rows.filter((x) => x.skipped).map((x) => `- ${x.name}: skipped — ${x.skipped}`);
+}
+
+/** The "Failed runs:" block (with its blank line), or nothing when every run succeeded. */
+export function failedRunsSection(results: TargetResult[]): string[] {
+  const failed = results.flatMap((t) => t.runs.filter((x) => !x.ok).map((x) => `- ${t.name} round ${x.round}: ${oneLine(x.error ?? 'failed', 400)}`));
+  return failed.length ? ['Failed runs:', ...failed, ''] : [];
+}
+
+/** The end every report shares: the per-round table, the environment and the command. */
+export function reportTail(results: TargetResult[], env: Record<string, string>, command: string): string[] {
+  return [
+    '## Per round',
+    '',
+    rawTable(results),
+    '',
+    '## Environment',
+    '',
+    ...Object.entries(env).map(([k, v]) => `- ${k}: ${v}`),
+    ...results.filter((t) => t.version).map((t) => `- ${t.name}: ${t.version}`),
+    '',
+    `Command: \`${command}\``,
+    '',
+  ];
+}
+
+/** Writes <resultsDir>/<suite>-<timestamp>.{md,json} (non-finite numbers as null); returns both paths. */
+export function writeResultFiles(resultsDir: string, suite: string, date: Date, md: string, json: unknown): { md: string; json: string } {
+  const stamp = date.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/:/g, '-');
+  const base = join(resultsDir, `${suite}-${stamp}`);
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(`${base}.md`, md);
+  writeFileSync(`${base}.json`, JSON.stringify(json, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
+  return { md: `${base}.md`, json: `${base}.json` };
+}
+
 /** Builds the markdown, prints the summary to stdout, writes both files; returns their paths. */
 export function writeReport(resultsDir: string, r: ReportInput): { md: string; json: string; markdown: string } {
   const rows = summarize(r.results, r.reference);
-  const stamp = r.date.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/:/g, '-');
-  const base = join(resultsDir, `${r.suite}-${stamp}`);
-  const skipped = rows.filter((x) => x.skipped).map((x) => `- ${x.name}: skipped — ${x.skipped}`);
-  const failed = r.results.flatMap((t) =>
-    t.runs.filter((x) => !x.ok).map((x) => `- ${t.name} round ${x.round}: ${oneLine(x.error ?? 'failed', 400)}`),
-  );
+  const skipped = skippedLines(rows);
   const md = [
     `# ${r.suite} benchmark — ${r.date.toISOString()}`,
     '',
@@ -168,18 +202,8 @@ export function writeReport(resultsDir: string, r: ReportInput): { md: string; j
     markdownTable(rows, r.reference),
     '',
     ...(skipped.length ? [...skipped, ''] : []),
-    ...(failed.length ? ['Failed runs:', ...failed, ''] : []),
-    '## Per round',
-    '',
-    rawTable(r.results),
-    '',
-    '## Environment',
-    '',
-    ...Object.entries(r.env).map(([k, v]) => `- ${k}: ${v}`),
-    ...r.results.filter((t) => t.version).map((t) => `- ${t.name}: ${t.version}`),
-    '',
-    `Command: \`${r.command}\``,
-    '',
+    ...failedRunsSection(r.results),
+    ...reportTail(r.results, r.env, r.command),
   ].join('\n');
   const json = {
     suite: r.suite,
@@ -192,8 +216,5 @@ export function writeReport(resultsDir: string, r: ReportInput): { md: string; j
     summary: rows,
     targets: r.results,
   };
-  mkdirSync(resultsDir, { recursive: true });
-  writeFileSync(`${base}.md`, md);
-  writeFileSync(`${base}.json`, JSON.stringify(json, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
-  return { md: `${base}.md`, json: `${base}.json`, markdown: md };
+  return { ...writeResultFiles(resultsDir, r.suite, r.date, md, json), markdown: md };
 }

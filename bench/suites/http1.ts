@@ -7,32 +7,12 @@
  * PCT% of the proxy CPU is repeated up to N times.
  */
 
-import { get } from 'node:http';
-import { join } from 'node:path';
 import { versionOf, which } from '../lib/children';
 import { environment, pickReference, summarize, markdownTable, writeReport } from '../lib/report';
-import { runRounds, type Measurement } from '../lib/rounds';
 import type { SuiteContext, SuiteRunner } from '../lib/suite';
+import { benchCommand, noiseFlags, noiseMethod, pinNote, probeGet, roundsMethod, runSuiteRounds, startLoadCpuNode, wrkMeasure } from '../lib/suite-kit';
 import { getFreePort, waitForPort } from '../lib/sys';
-import { runWrk } from '../lib/wrk';
 import { HTTP1_TARGETS, http1Targets, type PeerEnv } from '../peers/http1-peers';
-
-/** One GET through the target: it must answer 200 with exactly the upstream's body length. */
-function probe(port: number, bodyBytes: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const req = get({ host: '127.0.0.1', port, path: '/', agent: false, timeout: 5000 }, (res) => {
-      let n = 0;
-      res.on('data', (d: Buffer) => (n += d.length));
-      res.on('end', () => {
-        if (res.statusCode === 200 && n === bodyBytes) resolve();
-        else reject(new Error(`probe GET / answered ${res.statusCode} with ${n} body bytes (expected 200 with ${bodyBytes})`));
-      });
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error('probe GET / timed out after 5 s')));
-    req.on('error', (e) => reject(new Error(`probe GET / failed: ${e.message}`)));
-  });
-}
 
 async function run(ctx: SuiteContext): Promise<void> {
   if (!which('wrk')) throw new Error('wrk is not installed (apt-get install wrk)');
@@ -40,17 +20,11 @@ async function run(ctx: SuiteContext): Promise<void> {
   const threads = Number(ctx.flags['threads'] ?? 1);
   if (!Number.isInteger(bodyBytes) || bodyBytes < 0) throw new Error('--body-bytes must be a non-negative integer');
   if (!Number.isInteger(threads) || threads < 1) throw new Error('--threads must be a positive integer');
+  const { maxNoise, noiseRetries } = noiseFlags(ctx.flags);
 
   // One upstream for the whole suite, on the load CPU.
   const upstreamPort = await getFreePort();
-  const upstreamJs = join(__dirname, '..', 'upstream', 'http1-upstream.js');
-  const upArgs = [upstreamJs, String(upstreamPort), String(bodyBytes)];
-  const upstream = ctx.children.startService(
-    'upstream',
-    ctx.loadCpu !== null ? 'taskset' : process.execPath,
-    ctx.loadCpu !== null ? ['-c', ctx.loadCpu, process.execPath, ...upArgs] : upArgs,
-    { logPath: join(ctx.workDir, 'upstream.log') },
-  );
+  const upstream = startLoadCpuNode(ctx, 'upstream', 'http1-upstream.js', [String(upstreamPort), String(bodyBytes)]);
   await waitForPort(upstreamPort, { svc: upstream });
   ctx.log(`upstream on 127.0.0.1:${upstreamPort} (pid ${upstream.pid}, ${bodyBytes}-byte body)`);
 
@@ -66,52 +40,30 @@ async function run(ctx: SuiteContext): Promise<void> {
   const all = http1Targets(env);
   const targets = wanted.map((n) => all.find((t) => t.name === n)!);
 
-  const measure = async (port: number, durationS: number): Promise<Measurement> => {
-    const { result, raw } = await runWrk(ctx.children, {
-      url: `http://127.0.0.1:${port}/`,
-      durationS,
-      connections: ctx.connections,
-      threads,
-      cpu: ctx.loadCpu,
-    });
-    if (upstream.exit) throw new Error(`upstream exited; log:\n${upstream.logTail()}`);
-    return { rps: result.rps, p50Ms: result.p50Ms, p99Ms: result.p99Ms, errors: result.socketErrors + result.non2xx, detail: result, raw };
-  };
-
   const date = new Date();
   const env0 = environment({ wrk: versionOf('wrk', ['-v']) }); // load average as the suite starts
-  const noiseRetries = Number(ctx.flags['noise-retries'] ?? 1);
-  const maxNoise = Number(ctx.flags['max-noise'] ?? 10);
-  if (!Number.isInteger(noiseRetries) || noiseRetries < 0) throw new Error('--noise-retries must be a non-negative integer');
-  if (!(maxNoise >= 0)) throw new Error('--max-noise must be a percentage ≥ 0');
-  const results = await runRounds({
+  const results = await runSuiteRounds(ctx, {
     targets,
-    rounds: ctx.rounds,
-    durationS: ctx.durationS,
-    warmupS: ctx.warmupS,
-    proxyCpu: ctx.proxyCpu,
-    noiseWarnPct: maxNoise,
+    maxNoise,
     noiseRetries,
-    measure,
-    probe: (port) => probe(port, bodyBytes),
-    log: ctx.log,
+    measure: wrkMeasure(ctx, upstream, threads),
+    probe: (port) => probeGet(port, bodyBytes),
   });
   await upstream.stop();
 
   const reference = pickReference(results, ['nginx', 'direct']);
-  const pin = ctx.proxyCpu !== null ? `proxy pinned to CPU ${ctx.proxyCpu}, wrk and upstream pinned to CPU ${ctx.loadCpu}` : 'unpinned (taskset missing)';
   const method = [
     `wrk -t${threads} -c${ctx.connections} -d${ctx.durationS}s --latency, GET /, ${bodyBytes}-byte response body, HTTP/1.1 keep-alive`,
-    `${pin}; one worker/thread per proxy, keep-alive to one upstream, no access log`,
-    `${ctx.rounds} interleaved round(s), ${ctx.warmupS}s warm-up before each run, each proxy started fresh per run; req/s, p50, p99 are medians over rounds, RSS is the max sampled (VmRSS of the process group every 250 ms)`,
+    `${pinNote(ctx, 'wrk and upstream')}; one worker/thread per proxy, keep-alive to one upstream, no access log`,
+    roundsMethod(ctx),
     'errors = socket errors + non-2xx/3xx responses, summed over rounds',
     'CPU % = CPU time of the measured process group (the proxy; the upstream for direct) ÷ wall time, median; noise % = max share of the proxy CPU used by other processes during a run',
-    `a run with noise above ${maxNoise}% is repeated up to ${noiseRetries} time(s), the last attempt is kept`,
+    noiseMethod(maxNoise, noiseRetries),
   ];
   const report = writeReport(ctx.resultsDir, {
     suite: 'http1',
     date,
-    command: `npm run bench -- ${process.argv.slice(2).join(' ')}`,
+    command: benchCommand(),
     method,
     settings: {
       durationS: ctx.durationS,

@@ -11,14 +11,14 @@
  * --noise-retries N (1).
  */
 
-import * as http from 'node:http';
 import * as http2 from 'node:http2';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { versionOf, which } from '../lib/children';
-import { environment, markdownTable, oneLine, pickReference, rawTable, summarize } from '../lib/report';
-import { runRounds, type Measurement, type TargetResult } from '../lib/rounds';
+import { environment, failedRunsSection, markdownTable, oneLine, pickReference, reportTail, skippedLines, summarize, writeResultFiles } from '../lib/report';
+import type { Measurement, TargetResult } from '../lib/rounds';
 import type { SuiteContext, SuiteRunner } from '../lib/suite';
+import { benchCommand, intFlag, noiseFlags, noiseMethod, pinNote, probeGet, runSuiteRounds, startLoadCpuNode } from '../lib/suite-kit';
 import { getFreePort, waitForPort } from '../lib/sys';
 import { GRPC_REPLY, grpcRequestMessage } from '../upstream/h2-upstream';
 import { H2_JOBS, HTTP2_TARGETS, http2Targets, parseH2Target, type H2Job, type H2RunInfo, type Http2PeerEnv } from '../peers/http2-peers';
@@ -26,25 +26,9 @@ import { runH2load } from './http2-h2load';
 
 const GRPC_PATH = '/bench.Echo/Unary';
 
-function intFlag(flags: Record<string, string>, name: string, dflt: number, min: number): number {
-  const v = flags[name] === undefined ? dflt : Number(flags[name]);
-  if (!Number.isInteger(v) || v < min) throw new Error(`--${name} must be an integer ≥ ${min}`);
-  return v;
-}
-
 /** One request through the target; it must answer as the upstream does. */
 function probe(port: number, info: H2RunInfo, bodyBytes: number, grpcBody: Buffer): Promise<void> {
-  if (info.h1) {
-    return new Promise((resolve, reject) => {
-      const req = http.get({ host: '127.0.0.1', port, path: '/', agent: false, timeout: 5000 }, (res) => {
-        let n = 0;
-        res.on('data', (d: Buffer) => (n += d.length));
-        res.on('end', () => (res.statusCode === 200 && n === bodyBytes ? resolve() : reject(new Error(`probe: HTTP/1.1 ${res.statusCode}, ${n} bytes`))));
-      });
-      req.on('timeout', () => req.destroy(new Error('probe timed out after 5 s')));
-      req.on('error', (e) => reject(new Error(`probe failed: ${e.message}`)));
-    });
-  }
+  if (info.h1) return probeGet(port, bodyBytes);
   return new Promise((resolve, reject) => {
     const s = http2.connect(`http://127.0.0.1:${port}`);
     const fail = (msg: string): void => {
@@ -80,25 +64,13 @@ function probe(port: number, info: H2RunInfo, bodyBytes: number, grpcBody: Buffe
   });
 }
 
-function startUpstreamProc(ctx: SuiteContext, name: string, js: string, port: number, bodyBytes: number) {
-  const args = [join(__dirname, '..', 'upstream', js), String(port), String(bodyBytes)];
-  return ctx.children.startService(
-    name,
-    ctx.loadCpu !== null ? 'taskset' : process.execPath,
-    ctx.loadCpu !== null ? ['-c', ctx.loadCpu, process.execPath, ...args] : args,
-    { logPath: join(ctx.workDir, `${name}.log`) },
-  );
-}
-
 async function run(ctx: SuiteContext): Promise<void> {
   if (!which('h2load')) throw new Error('h2load is not installed (apt-get install nghttp2-client)');
   const clients = intFlag(ctx.flags, 'clients', ctx.flags.connections !== undefined ? ctx.connections : 10, 1);
   const streams = intFlag(ctx.flags, 'streams', 10, 1);
   const bodyBytes = intFlag(ctx.flags, 'body-bytes', 100, 0);
   const grpcBytes = intFlag(ctx.flags, 'grpc-bytes', 100, 0);
-  const noiseRetries = intFlag(ctx.flags, 'noise-retries', 1, 0);
-  const maxNoise = Number(ctx.flags['max-noise'] ?? 10);
-  if (!(maxNoise >= 0)) throw new Error('--max-noise must be a percentage ≥ 0');
+  const { maxNoise, noiseRetries } = noiseFlags(ctx.flags);
   let jobs: H2Job[] = [...H2_JOBS];
   if (ctx.flags.jobs !== undefined) {
     const list = ctx.flags.jobs.split(',').map((s) => s.trim()).filter(Boolean);
@@ -108,8 +80,8 @@ async function run(ctx: SuiteContext): Promise<void> {
 
   // Upstreams for the whole suite, on the load CPU.
   const [h1Port, h2Port] = [await getFreePort(), await getFreePort()];
-  const h1 = startUpstreamProc(ctx, 'h1-upstream', 'http1-upstream.js', h1Port, bodyBytes);
-  const h2 = startUpstreamProc(ctx, 'h2-upstream', 'h2-upstream.js', h2Port, bodyBytes);
+  const h1 = startLoadCpuNode(ctx, 'h1-upstream', 'http1-upstream.js', [String(h1Port), String(bodyBytes)]);
+  const h2 = startLoadCpuNode(ctx, 'h2-upstream', 'h2-upstream.js', [String(h2Port), String(bodyBytes)]);
   await waitForPort(h1Port, { svc: h1 });
   await waitForPort(h2Port, { svc: h2 });
   ctx.log(`upstreams: HTTP/1.1 on 127.0.0.1:${h1Port} (pid ${h1.pid}), h2c on 127.0.0.1:${h2Port} (pid ${h2.pid}); ${bodyBytes}-byte bodies`);
@@ -163,28 +135,17 @@ async function run(ctx: SuiteContext): Promise<void> {
 
   const date = new Date();
   const env0 = environment({ h2load: versionOf('h2load', ['--version']) });
-  const results = await runRounds({
-    targets,
-    rounds: ctx.rounds,
-    durationS: ctx.durationS,
-    warmupS: ctx.warmupS,
-    proxyCpu: ctx.proxyCpu,
-    noiseWarnPct: maxNoise,
-    noiseRetries,
-    measure,
-    probe: (port) => probe(port, infoOf(port), bodyBytes, grpcBody),
-    log: ctx.log,
-  });
+  const results = await runSuiteRounds(ctx, { targets, maxNoise, noiseRetries, measure, probe: (port) => probe(port, infoOf(port), bodyBytes, grpcBody) });
   await Promise.all([h1.stop(), h2.stop()]);
 
-  const pin = ctx.proxyCpu !== null ? `proxy pinned to CPU ${ctx.proxyCpu}, h2load and upstreams pinned to CPU ${ctx.loadCpu}` : 'unpinned (taskset missing)';
+  const pin = pinNote(ctx, 'h2load and upstreams');
   const method = [
     `h2load -c${clients} -m${streams} -t1 -D${ctx.durationS} (h2c prior knowledge; h1up-direct uses --h1 -m1), ${bodyBytes}-byte response bodies`,
     `jobs: h1up = GET / to bench/upstream/http1-upstream (HTTP/1.1 keep-alive); h2up = GET / to bench/upstream/h2-upstream (node:http2, h2c); grpc = POST ${GRPC_PATH} content-type application/grpc with a ${grpcBody.length}-byte length-prefixed message, canned reply + grpc-status 0 trailers from h2-upstream`,
     `${pin}; one worker/thread per proxy, no access log; nginx: listen http2 + proxy_pass keep-alive (h1up) / grpc_pass (grpc); haproxy: bind proto h2, backend proto h2 for h2c upstreams; switchyard: protocol http2 listener, cluster http or http2`,
     `${ctx.rounds} interleaved round(s), ${ctx.warmupS}s warm-up before each run, each proxy started fresh per run; req/s (h2load summary), p50, p99 (nearest rank over h2load's per-request log) are medians over rounds; RSS is the max sampled`,
     'errors = failed + errored + timed-out requests + non-2xx responses, summed over rounds (h2load does not read grpc-status: the probe checks it once per run)',
-    `a run with noise above ${maxNoise}% is repeated up to ${noiseRetries} time(s), the last attempt is kept`,
+    noiseMethod(maxNoise, noiseRetries),
   ];
   const report = writeHttp2Report(ctx, date, method, env0, results, jobs, {
     durationS: ctx.durationS,
@@ -223,11 +184,10 @@ function writeHttp2Report(
     const ref = pickReference(rows, [`${job}-nginx`, `${job}-haproxy`, `${job}-direct`]);
     const sum = summarize(rows, ref);
     summaries[job] = { reference: ref, rows: sum };
-    const skipped = sum.filter((x) => x.skipped).map((x) => `- ${x.name}: skipped — ${x.skipped}`);
+    const skipped = skippedLines(sum);
     sections.push(`### ${job}`, '', markdownTable(sum, ref), '', ...skipped, ...(skipped.length ? [''] : []));
   }
   const tables = sections.join('\n').trim();
-  const failed = results.flatMap((t) => t.runs.filter((x) => !x.ok).map((x) => `- ${t.name} round ${x.round}: ${oneLine(x.error ?? 'failed', 400)}`));
   const md = [
     `# http2 benchmark — ${date.toISOString()}`,
     '',
@@ -236,26 +196,11 @@ function writeHttp2Report(
     '',
     tables,
     '',
-    ...(failed.length ? ['Failed runs:', ...failed, ''] : []),
-    '## Per round',
-    '',
-    rawTable(results),
-    '',
-    '## Environment',
-    '',
-    ...Object.entries(env).map(([k, v]) => `- ${k}: ${v}`),
-    ...results.filter((t) => t.version).map((t) => `- ${t.name}: ${t.version}`),
-    '',
-    `Command: \`npm run bench -- ${process.argv.slice(2).join(' ')}\``,
-    '',
+    ...failedRunsSection(results),
+    ...reportTail(results, env, benchCommand()),
   ].join('\n');
-  const stamp = date.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/:/g, '-');
-  const base = join(ctx.resultsDir, `http2-${stamp}`);
-  mkdirSync(ctx.resultsDir, { recursive: true });
-  writeFileSync(`${base}.md`, md);
   const json = { suite: 'http2', date: date.toISOString(), method, settings, environment: env, summary: summaries, targets: results };
-  writeFileSync(`${base}.json`, JSON.stringify(json, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
-  return { md: `${base}.md`, json: `${base}.json`, tables };
+  return { ...writeResultFiles(ctx.resultsDir, 'http2', date, md, json), tables };
 }
 
 export const http2Suite: SuiteRunner = {

@@ -6,9 +6,7 @@
  * Pure except writeRpcReport; the table and the check are unit-tested in test/unit/bench-rpc-report.test.ts.
  */
 
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fmtMs, oneLine, rawTable, summarize, type TargetSummary } from '../lib/report';
+import { failedRunsSection, fmtMs, num, reportTail, skippedLines, summarize, writeResultFiles, type TargetSummary } from '../lib/report';
 import type { TargetResult } from '../lib/rounds';
 import { parseTargetName } from '../peers/rpc-peers';
 
@@ -39,9 +37,6 @@ export function rpcSummary(results: TargetResult[]): RpcSummaryRow[] {
   }
   return rows;
 }
-
-const num = (x: number, digits = 0) =>
-  Number.isFinite(x) ? x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '—';
 
 export function rpcMarkdownTable(rows: RpcSummaryRow[]): string {
   const out = [
@@ -91,10 +86,7 @@ export function writeRpcReport(resultsDir: string, r: RpcReportInput): { md: str
   const rows = rpcSummary(r.results);
   const table = rpcMarkdownTable(rows);
   const check = targetCheck(rows);
-  const stamp = r.date.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/:/g, '-');
-  const base = join(resultsDir, `rpc-${stamp}`);
-  const skipped = rows.filter((x) => x.skipped).map((x) => `- ${x.name}: skipped — ${x.skipped}`);
-  const failed = r.results.flatMap((t) => t.runs.filter((x) => !x.ok).map((x) => `- ${t.name} round ${x.round}: ${oneLine(x.error ?? 'failed', 400)}`));
+  const skipped = skippedLines(rows);
   const md = [
     `# rpc benchmark — ${r.date.toISOString()}`,
     '',
@@ -107,18 +99,8 @@ export function writeRpcReport(resultsDir: string, r: RpcReportInput): { md: str
     ...check.map((l) => `- ${l}`),
     '',
     ...(skipped.length ? [...skipped, ''] : []),
-    ...(failed.length ? ['Failed runs:', ...failed, ''] : []),
-    '## Per round',
-    '',
-    rawTable(r.results),
-    '',
-    '## Environment',
-    '',
-    ...Object.entries(r.env).map(([k, v]) => `- ${k}: ${v}`),
-    ...r.results.filter((t) => t.version).map((t) => `- ${t.name}: ${t.version}`),
-    '',
-    `Command: \`${r.command}\``,
-    '',
+    ...failedRunsSection(r.results),
+    ...reportTail(r.results, r.env, r.command),
   ].join('\n');
   const json = {
     suite: 'rpc',
@@ -131,8 +113,5 @@ export function writeRpcReport(resultsDir: string, r: RpcReportInput): { md: str
     summary: rows,
     targets: r.results,
   };
-  mkdirSync(resultsDir, { recursive: true });
-  writeFileSync(`${base}.md`, md);
-  writeFileSync(`${base}.json`, JSON.stringify(json, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
-  return { md: `${base}.md`, json: `${base}.json`, table, check };
+  return { ...writeResultFiles(resultsDir, 'rpc', r.date, md, json), table, check };
 }

@@ -14,8 +14,9 @@
 
 import { join, resolve } from 'node:path';
 import { environment } from '../lib/report';
-import { runRounds, type Measurement } from '../lib/rounds';
+import type { Measurement } from '../lib/rounds';
 import type { SuiteContext, SuiteRunner } from '../lib/suite';
+import { benchCommand, intFlag, noiseFlags, noiseMethod, pinNote, roundsMethod, runSuiteRounds, startLoadCpuNode } from '../lib/suite-kit';
 import { getFreePort, waitForPort } from '../lib/sys';
 import { RPC_PROTOCOLS, isRpcProtocol, type RpcProtocol } from '../load/rpc-frames';
 import { probeRpc } from '../load/rpc-probe';
@@ -23,18 +24,10 @@ import { parseRpcLoadOutput } from '../load/rpc-result';
 import { RPC_TARGETS, parseTargetName, rpcTargets, type RpcPeerEnv } from '../peers/rpc-peers';
 import { writeRpcReport } from './rpc-report';
 
-function intFlag(flags: Record<string, string>, name: string, dflt: number, min: number): number {
-  const v = flags[name] === undefined ? dflt : Number(flags[name]);
-  if (!Number.isInteger(v) || v < min) throw new Error(`--${name} must be an integer ≥ ${min}`);
-  return v;
-}
-
 async function run(ctx: SuiteContext): Promise<void> {
   const rpcConnections = intFlag(ctx.flags, 'rpc-connections', 10, 1);
   const argBytes = intFlag(ctx.flags, 'arg-bytes', 100, 0);
-  const noiseRetries = intFlag(ctx.flags, 'noise-retries', 1, 0);
-  const maxNoise = Number(ctx.flags['max-noise'] ?? 10);
-  if (!(maxNoise >= 0)) throw new Error('--max-noise must be a percentage ≥ 0');
+  const { maxNoise, noiseRetries } = noiseFlags(ctx.flags);
   const switchyardPlugins = (ctx.flags['switchyard-plugins'] ?? '').split(',').map((s) => s.trim()).filter(Boolean).map((p) => resolve(p));
   let protocols: RpcProtocol[] = [...RPC_PROTOCOLS];
   if (ctx.flags.protocols !== undefined) {
@@ -46,14 +39,7 @@ async function run(ctx: SuiteContext): Promise<void> {
 
   // One responder for the whole suite (both protocols), on the load CPU.
   const [dubboPort, boltPort] = [await getFreePort(), await getFreePort()];
-  const responderJs = join(__dirname, '..', 'upstream', 'rpc-responder.js');
-  const upArgs = [responderJs, String(dubboPort), String(boltPort)];
-  const upstream = ctx.children.startService(
-    'responder',
-    ctx.loadCpu !== null ? 'taskset' : process.execPath,
-    ctx.loadCpu !== null ? ['-c', ctx.loadCpu, process.execPath, ...upArgs] : upArgs,
-    { logPath: join(ctx.workDir, 'responder.log') },
-  );
+  const upstream = startLoadCpuNode(ctx, 'responder', 'rpc-responder.js', [String(dubboPort), String(boltPort)]);
   await waitForPort(dubboPort, { svc: upstream });
   await waitForPort(boltPort, { svc: upstream });
   ctx.log(`responder: dubbo on 127.0.0.1:${dubboPort}, bolt on 127.0.0.1:${boltPort} (pid ${upstream.pid})`);
@@ -96,34 +82,23 @@ async function run(ctx: SuiteContext): Promise<void> {
 
   const date = new Date();
   const env0 = environment({ load: `bench/load/rpc-load (node ${process.version})` });
-  const results = await runRounds({
-    targets,
-    rounds: ctx.rounds,
-    durationS: ctx.durationS,
-    warmupS: ctx.warmupS,
-    proxyCpu: ctx.proxyCpu,
-    noiseWarnPct: maxNoise,
-    noiseRetries,
-    measure,
-    probe: (port) => probeRpc(protocolOf(port), port),
-    log: ctx.log,
-  });
+  const results = await runSuiteRounds(ctx, { targets, maxNoise, noiseRetries, measure, probe: (port) => probeRpc(protocolOf(port), port) });
   await upstream.stop();
 
-  const pin = ctx.proxyCpu !== null ? `proxy pinned to CPU ${ctx.proxyCpu}, load generator and responder pinned to CPU ${ctx.loadCpu}` : 'unpinned (taskset missing)';
+  const pin = pinNote(ctx, 'load generator and responder');
   const method = [
     `bench/load/rpc-load: ${ctx.connections} requests outstanding over ${rpcConnections} connection(s) (closed loop, ids multiplexed), ${ctx.durationS}s per run; ` +
       `Dubbo 2 hessian2 call com.example.Echo#echo(String of ${argBytes} chars) with path/interface/version/group attachments; Bolt v1 SofaRequest with service + sofa_head_method_name header map`,
     'responder: raw net, canned success response per request (Dubbo status 20, Bolt status 0); one process, both protocols',
     `${pin}; one worker/thread per proxy; switchyard: protocol dubbo|bolt listener routing by match.service to a same-protocol cluster, no access log; haproxy: mode tcp, nbthread 1`,
-    `${ctx.rounds} interleaved round(s), ${ctx.warmupS}s warm-up before each run, each proxy started fresh per run; req/s, p50, p99 are medians over rounds, RSS is the max sampled (VmRSS of the process group every 250 ms)`,
+    roundsMethod(ctx),
     'latency = send → whole response frame read, per request, in a log-linear histogram (< 0.8 % bucket error); errors = non-success status + unknown ids + requests lost to closed connections + 5 s timeouts + failed connects, summed over rounds',
     'CPU % = CPU time of the measured process group (the proxy; the responder for direct) ÷ wall time, median; noise % = max share of the proxy CPU used by other processes during a run',
-    `a run with noise above ${maxNoise}% is repeated up to ${noiseRetries} time(s), the last attempt is kept`,
+    noiseMethod(maxNoise, noiseRetries),
   ];
   const report = writeRpcReport(ctx.resultsDir, {
     date,
-    command: `npm run bench -- ${process.argv.slice(2).join(' ')}`,
+    command: benchCommand(),
     method,
     settings: {
       durationS: ctx.durationS,

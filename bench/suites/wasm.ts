@@ -10,16 +10,17 @@
  * Must never: write build output into the repository.
  */
 
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { get } from 'node:http';
+import { appendFileSync, copyFileSync, mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { versionOf, which } from '../lib/children';
+import { switchyardHttpConfig } from '../lib/peer-configs';
+import { jsonConfig, startSwitchyard, switchyardMissing } from '../lib/peer-start';
 import { environment, markdownTable, summarize, writeReport } from '../lib/report';
-import { runRounds, type Measurement, type RunningTarget, type TargetDef } from '../lib/rounds';
+import type { TargetDef } from '../lib/rounds';
 import type { SuiteContext, SuiteRunner } from '../lib/suite';
+import { benchCommand, pinNote, probeGet, runSuiteRounds, startLoadCpuNode, wrkMeasure } from '../lib/suite-kit';
 import { getFreePort, waitForPort } from '../lib/sys';
-import { runWrk } from '../lib/wrk';
 
 export const WASM_TARGETS = ['none', 'add-header', 'add-header-gcore'] as const;
 type WasmTarget = (typeof WASM_TARGETS)[number];
@@ -64,55 +65,24 @@ async function buildModules(ctx: SuiteContext): Promise<Record<'add-header' | 'a
 
 function switchyardConfig(port: number, adminPort: number, upstreamPort: number, module: string | null, configuration: object | null): object {
   const filters = module === null ? [] : [{ name: 'wasm', config: { module, ...(configuration === null ? {} : { configuration }) } }];
-  return {
-    admin: { address: `127.0.0.1:${adminPort}` },
-    access_log: false,
-    listeners: [{ name: 'bench', address: `127.0.0.1:${port}`, protocol: 'http', filters, routes: [{ match: { prefix: '/' }, cluster: 'up' }] }],
-    clusters: [{ name: 'up', protocol: 'http', endpoints: [{ address: `127.0.0.1:${upstreamPort}` }] }],
-  };
+  return switchyardHttpConfig({ port, adminPort, upstreamPort, listener: 'http', cluster: 'http', filters });
 }
-
-let runSeq = 0;
 
 function target(ctx: SuiteContext, name: WasmTarget, upstreamPort: number, modules: Record<string, string>): TargetDef {
-  const bin = join(ctx.repoRoot, 'bin', 'switchyard.js');
   return {
     name,
-    unavailable: () => (existsSync(bin) ? null : `${bin} not found (proxy not built yet?)`),
+    unavailable: () => switchyardMissing(ctx.repoRoot),
     version: () => `switchyard (node ${process.version})${name === 'none' ? '' : `, ${modules[name]}`}`,
-    start: async (): Promise<RunningTarget> => {
-      const dir = join(ctx.workDir, `${name}-${++runSeq}`);
-      mkdirSync(dir, { recursive: true });
-      const [port, adminPort] = [await getFreePort(), await getFreePort()];
-      const cfg = join(dir, 'switchyard.json');
+    start: () => {
       const module = name === 'none' ? null : modules[name];
       const configuration = name === 'add-header' ? ADD_HEADER_CONFIG : null;
-      writeFileSync(cfg, JSON.stringify(switchyardConfig(port, adminPort, upstreamPort, module, configuration), null, 2) + '\n');
-      const args = [bin, 'run', '-c', cfg];
-      const [c, a] = ctx.proxyCpu !== null ? ['taskset', ['-c', ctx.proxyCpu, process.execPath, ...args]] : [process.execPath, args];
-      const svc = ctx.children.startService(name, c, a, { cwd: ctx.repoRoot, logPath: join(dir, 'output.log') });
-      try {
-        await waitForPort(port, { svc, timeoutMs: 20_000 });
-      } catch (e) {
-        await svc.stop(1000);
-        throw e;
-      }
-      return { port, rssPgid: svc.pid, service: svc, onProxyCpu: true, stop: () => svc.stop(5000) };
+      return startSwitchyard(ctx, {
+        dirName: name,
+        serviceName: name,
+        config: (port, adminPort) => jsonConfig(switchyardConfig(port, adminPort, upstreamPort, module, configuration)),
+      });
     },
   };
-}
-
-function probe(port: number, bodyBytes: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const req = get({ host: '127.0.0.1', port, path: '/', agent: false, timeout: 5000 }, (res) => {
-      let n = 0;
-      res.on('data', (d: Buffer) => (n += d.length));
-      res.on('end', () => (res.statusCode === 200 && n === bodyBytes ? resolve() : reject(new Error(`probe answered ${res.statusCode} with ${n} bytes`))));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error('probe timed out after 5 s')));
-    req.on('error', reject);
-  });
 }
 
 /** µs per request of calling a filter's hooks directly (context, request/response headers, log, delete). */
@@ -174,35 +144,19 @@ async function run(ctx: SuiteContext): Promise<void> {
   const modules = await buildModules(ctx);
 
   const upstreamPort = await getFreePort();
-  const upArgs = [join(__dirname, '..', 'upstream', 'http1-upstream.js'), String(upstreamPort), String(bodyBytes)];
-  const upstream = ctx.children.startService(
-    'upstream',
-    ctx.loadCpu !== null ? 'taskset' : process.execPath,
-    ctx.loadCpu !== null ? ['-c', ctx.loadCpu, process.execPath, ...upArgs] : upArgs,
-    { logPath: join(ctx.workDir, 'upstream.log') },
-  );
+  const upstream = startLoadCpuNode(ctx, 'upstream', 'http1-upstream.js', [String(upstreamPort), String(bodyBytes)]);
   await waitForPort(upstreamPort, { svc: upstream });
 
   const wanted = (ctx.targets ?? [...WASM_TARGETS]) as WasmTarget[];
   const targets = wanted.map((n) => target(ctx, n, upstreamPort, modules));
-  const measure = async (port: number, durationS: number): Promise<Measurement> => {
-    const { result, raw } = await runWrk(ctx.children, { url: `http://127.0.0.1:${port}/`, durationS, connections: ctx.connections, threads: 1, cpu: ctx.loadCpu });
-    if (upstream.exit) throw new Error(`upstream exited; log:\n${upstream.logTail()}`);
-    return { rps: result.rps, p50Ms: result.p50Ms, p99Ms: result.p99Ms, errors: result.socketErrors + result.non2xx, detail: result, raw };
-  };
   const date = new Date();
   const env0 = environment({ wrk: versionOf('wrk', ['-v']) });
-  const results = await runRounds({
+  const results = await runSuiteRounds(ctx, {
     targets,
-    rounds: ctx.rounds,
-    durationS: ctx.durationS,
-    warmupS: ctx.warmupS,
-    proxyCpu: ctx.proxyCpu,
-    noiseWarnPct: 10,
+    maxNoise: 10,
     noiseRetries: 1,
-    measure,
-    probe: (port) => probe(port, bodyBytes),
-    log: ctx.log,
+    measure: wrkMeasure(ctx, upstream, 1),
+    probe: (port) => probeGet(port, bodyBytes),
   });
   await upstream.stop();
 
@@ -217,11 +171,11 @@ async function run(ctx: SuiteContext): Promise<void> {
     lines.push(`| ${r.name} | ${Number.isFinite(r.ratio) ? r.ratio.toFixed(3) : '—'} | ${Number.isFinite(over) ? over.toFixed(2) : '—'} | ${delta} |`);
   }
   lines.push('', 'Target: add-header costs at most 5% of throughput (× none ≥ 0.95) and under 5 µs per request.', '');
-  const pin = ctx.proxyCpu !== null ? `proxy pinned to CPU ${ctx.proxyCpu}, wrk and upstream pinned to CPU ${ctx.loadCpu}` : 'unpinned (taskset missing)';
+  const pin = pinNote(ctx, 'wrk and upstream');
   const report = writeReport(ctx.resultsDir, {
     suite: 'wasm',
     date,
-    command: `npm run bench -- ${process.argv.slice(2).join(' ')}`,
+    command: benchCommand(),
     method: [
       `wrk -t1 -c${ctx.connections} -d${ctx.durationS}s --latency, GET /, ${bodyBytes}-byte body, HTTP/1.1 keep-alive; ${pin}`,
       'targets: switchyard with no filter (none), the add-header example built with the project SDK, the same edits built with @gcoredev/proxy-wasm-sdk-as',

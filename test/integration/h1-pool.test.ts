@@ -7,6 +7,7 @@ import { systemClock, Clock, TimerHandle } from '../../src/api/clock';
 import { UpstreamError } from '../../src/api/errors';
 import type { PoolOptions, UpstreamPool, UpstreamRequest } from '../../src/api/stream';
 import { http1Upstream } from '../../src/http/h1/index';
+import { closedPort } from '../fixtures/harness';
 
 const cleanups: Array<() => void | Promise<void>> = [];
 after(async () => {
@@ -193,10 +194,7 @@ test('maxPending overflow fails at once', async () => {
 });
 
 test('connect_failure on a closed port', async () => {
-  const tmp = net.createServer();
-  await new Promise<void>((r) => tmp.listen(0, '127.0.0.1', r));
-  const port = (tmp.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => tmp.close(() => r()));
+  const port = await closedPort();
   const p = pool(port);
   const r = await send(p, {}).done;
   assert.equal(r.error!.kind, 'connect_failure');

@@ -15,7 +15,7 @@ import type { UpstreamError } from '../../src/api/errors';
 import type { PoolOptions, UpstreamPool, UpstreamResponseHandler } from '../../src/api/stream';
 import { H2Pool } from '../../src/http/h2';
 import { ManualClock, h2request, registerH2Codecs, startH2Upstream, until, type H2Upstream } from '../fixtures/grpc/h2-peers';
-import { startProxy } from '../fixtures/harness';
+import { closedPort, startProxy } from '../fixtures/harness';
 
 interface Result {
   status: number;
@@ -235,11 +235,7 @@ describe('HTTP/2 upstream pool', () => {
   });
 
   it('a dead endpoint fails every waiting request with connect_failure', async () => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1');
-    await once(s, 'listening');
-    const port = (s.address() as net.AddressInfo).port;
-    await new Promise((r) => s.close(r));
+    const port = await closedPort();
     const p = pool({ port });
     const rs = await Promise.all([call(p, '/a'), call(p, '/b'), call(p, '/c')]);
     for (const r of rs) {

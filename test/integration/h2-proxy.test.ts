@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { request, startProxy, startUpstream, type Running, type Upstream } from '../fixtures/harness';
+import { closedPort, request, startProxy, startUpstream, type Running, type Upstream } from '../fixtures/harness';
 import { h2request, registerH2Codecs, startH2Upstream, until, type H2Upstream } from '../fixtures/grpc/h2-peers';
 
 const execFileP = promisify(execFile);
@@ -350,11 +350,7 @@ clusters:
   });
 
   it('a dead upstream gives 503 to an h2 client', async () => {
-    const dead = net.createServer();
-    dead.listen(0, '127.0.0.1');
-    await once(dead, 'listening');
-    const port = (dead.address() as net.AddressInfo).port;
-    dead.close();
+    const port = await closedPort();
     const p = await startProxy(`
 admin: null
 access_log: false

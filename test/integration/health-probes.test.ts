@@ -25,6 +25,7 @@ import '../../protocols/example';
 import '../../protocols/bolt';
 import '../../protocols/dubbo';
 import { installRpcAdapter } from '../../src/rpc';
+import { closedPort } from '../fixtures/harness';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const { RpcServer } = require('sofa-rpc-node').server;
@@ -74,14 +75,6 @@ async function listen(server: net.Server): Promise<number> {
   return (server.address() as net.AddressInfo).port;
 }
 
-/** A port with nothing listening on it. */
-async function deadPort(): Promise<number> {
-  const s = net.createServer();
-  const port = await listen(s);
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 describe('http health check', () => {
   it('follows /healthz between 200 and 503, sending GET path with the Host given', async () => {
     let code = 200;
@@ -92,7 +85,7 @@ describe('http health check', () => {
       res.end('x');
     });
     const port = await listen(server);
-    const dead = await deadPort();
+    const dead = await closedPort();
     const { cluster, state, counter } = checked('http', [port, dead], { type: 'http', ...FAST });
     try {
       await until(() => state(0) === 'healthy' && state(1) === 'unhealthy', 'first verdicts');
@@ -239,7 +232,7 @@ describe('heartbeat health check', () => {
   for (const protocol of ['bolt', 'dubbo'] as const) {
     it(`gets heartbeat responses from sofa-rpc-node's ${protocol} server`, async () => {
       const peer = await sofaServer(protocol);
-      const dead = await deadPort();
+      const dead = await closedPort();
       const { cluster, state } = checked(protocol, [peer.port, dead], { type: 'heartbeat', ...FAST });
       try {
         await until(() => state(0) === 'healthy' && state(1) === 'unhealthy', 'first verdicts');

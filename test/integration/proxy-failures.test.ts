@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { once } from 'node:events';
-import { metricValue, rawExchange, request, startProxy, startUpstream, type Running, type Upstream } from '../fixtures/harness';
+import { closedPort, metricValue, rawExchange, request, startProxy, startUpstream, type Running, type Upstream } from '../fixtures/harness';
 
 async function rawServer(onConn: (s: net.Socket) => void): Promise<{ port: number; close(): void }> {
   const sockets = new Set<net.Socket>();
@@ -26,15 +26,6 @@ async function rawServer(onConn: (s: net.Socket) => void): Promise<{ port: numbe
       server.close();
     },
   };
-}
-
-async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 describe('upstream failures and bad input', () => {

@@ -13,18 +13,9 @@ import { join } from 'node:path';
 import * as net from 'node:net';
 import * as http from 'node:http';
 import { once } from 'node:events';
-import { request, startUpstream, type Upstream } from '../fixtures/harness';
+import { freePort, request, startUpstream, type Upstream } from '../fixtures/harness';
 
 const BIN = join(__dirname, '..', '..', '..', 'bin', 'switchyard.js');
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const p = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return p;
-}
 
 async function waitFor(fn: () => Promise<boolean>, ms = 5000): Promise<void> {
   const end = Date.now() + ms;

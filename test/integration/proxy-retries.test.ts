@@ -5,18 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import * as net from 'node:net';
-import { once } from 'node:events';
-import { metricValue, request, startProxy, startUpstream, type Running, type Upstream } from '../fixtures/harness';
-
-async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
+import { closedPort, metricValue, request, startProxy, startUpstream, type Running, type Upstream } from '../fixtures/harness';
 
 describe('retries and hedging', () => {
   let good: Upstream;

@@ -6,34 +6,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import * as net from 'node:net';
 import { once } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { startProxy, type Running } from '../fixtures/harness';
-import { fixturePath, registerH2Codecs } from '../fixtures/grpc/h2-peers';
-
-interface EchoRequest {
-  message?: string;
-  fail_code?: number;
-  repeat?: number;
-}
-interface EchoReply {
-  message: string;
-  index: number;
-}
-type EchoClient = grpc.Client & {
-  Unary(req: EchoRequest, md: grpc.Metadata, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r?: EchoReply) => void): grpc.ClientUnaryCall;
-  ClientStream(md: grpc.Metadata, cb: (e: grpc.ServiceError | null, r?: EchoReply) => void): grpc.ClientWritableStream<EchoRequest>;
-  ServerStream(req: EchoRequest, md?: grpc.Metadata): grpc.ClientReadableStream<EchoReply>;
-  Bidi(md?: grpc.Metadata): grpc.ClientDuplexStream<EchoRequest, EchoReply>;
-};
-
-const def = protoLoader.loadSync(fixturePath('echo.proto'), { keepCase: true, defaults: true });
-const pkg = grpc.loadPackageDefinition(def) as unknown as {
-  switchyard: { test: { Echo: grpc.ServiceClientConstructor } };
-};
-const Echo = pkg.switchyard.test.Echo;
+import { closedPort, startProxy, type Running } from '../fixtures/harness';
+import { registerH2Codecs } from '../fixtures/grpc/h2-peers';
+import { Echo, bindInsecure, rawUnaryCall, type EchoClient, type EchoReply, type EchoRequest } from '../fixtures/grpc/echo';
 
 function echoServer(): grpc.Server {
   const server = new grpc.Server();
@@ -87,15 +64,6 @@ function unary(c: EchoClient, req: EchoRequest, md = new grpc.Metadata()): Promi
   });
 }
 
-async function deadPort(): Promise<number> {
-  const s = net.createServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 describe('gRPC through the proxy (grpc-js ↔ grpc-js)', () => {
   let server: grpc.Server;
   let proxy: Running;
@@ -106,10 +74,8 @@ describe('gRPC through the proxy (grpc-js ↔ grpc-js)', () => {
   before(async () => {
     registerH2Codecs();
     server = echoServer();
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
-    );
-    const dead = await deadPort();
+    const port = await bindInsecure(server);
+    const dead = await closedPort();
     proxy = await startProxy(`
 admin: null
 access_log: false
@@ -210,49 +176,13 @@ clusters:
   });
 
   it('no route for a gRPC request → UNIMPLEMENTED', async () => {
-    const Other = grpc.makeGenericClientConstructor(
-      {
-        Nope: {
-          path: '/no.Such/Nope',
-          requestStream: false,
-          responseStream: false,
-          requestSerialize: (x: Buffer) => x,
-          requestDeserialize: (x: Buffer) => x,
-          responseSerialize: (x: Buffer) => x,
-          responseDeserialize: (x: Buffer) => x,
-        },
-      },
-      'Other',
-    );
-    const c = new Other(`127.0.0.1:${proxy.port}`, grpc.credentials.createInsecure());
-    const err = await new Promise<grpc.ServiceError | null>((resolve) =>
-      (c as unknown as { Nope(b: Buffer, cb: (e: grpc.ServiceError | null) => void): void }).Nope(Buffer.alloc(0), (e) => resolve(e)),
-    );
-    c.close();
+    const err = await rawUnaryCall(proxy.port, '/no.Such/Nope');
     assert.equal(err?.code, grpc.status.UNIMPLEMENTED);
     assert.match(err?.details ?? '', /no route/);
   });
 
   it('a dead upstream → UNAVAILABLE', async () => {
-    const Dead = grpc.makeGenericClientConstructor(
-      {
-        Call: {
-          path: '/dead.Service/Call',
-          requestStream: false,
-          responseStream: false,
-          requestSerialize: (x: Buffer) => x,
-          requestDeserialize: (x: Buffer) => x,
-          responseSerialize: (x: Buffer) => x,
-          responseDeserialize: (x: Buffer) => x,
-        },
-      },
-      'Dead',
-    );
-    const c = new Dead(`127.0.0.1:${proxy.port}`, grpc.credentials.createInsecure());
-    const err = await new Promise<grpc.ServiceError | null>((resolve) =>
-      (c as unknown as { Call(b: Buffer, cb: (e: grpc.ServiceError | null) => void): void }).Call(Buffer.alloc(0), (e) => resolve(e)),
-    );
-    c.close();
+    const err = await rawUnaryCall(proxy.port, '/dead.Service/Call');
     assert.equal(err?.code, grpc.status.UNAVAILABLE);
   });
 });

@@ -7,28 +7,10 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import { startProxy, type Running } from '../fixtures/harness';
-import { fixturePath, registerH2Codecs } from '../fixtures/grpc/h2-peers';
+import { registerH2Codecs } from '../fixtures/grpc/h2-peers';
+import { Echo, bindInsecure, type EchoClient, type EchoReply, type EchoRequest } from '../fixtures/grpc/echo';
 import { tlsFixture, type TlsFixture } from '../fixtures/tls';
-
-interface EchoRequest {
-  message?: string;
-  fail_code?: number;
-  repeat?: number;
-}
-interface EchoReply {
-  message: string;
-  index: number;
-}
-type EchoClient = grpc.Client & {
-  Unary(req: EchoRequest, md: grpc.Metadata, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r?: EchoReply) => void): grpc.ClientUnaryCall;
-  ServerStream(req: EchoRequest): grpc.ClientReadableStream<EchoReply>;
-};
-
-const def = protoLoader.loadSync(fixturePath('echo.proto'), { keepCase: true, defaults: true });
-const Echo = (grpc.loadPackageDefinition(def) as unknown as { switchyard: { test: { Echo: grpc.ServiceClientConstructor } } })
-  .switchyard.test.Echo;
 
 describe('gRPC over TLS through the proxy', () => {
   let tls: TlsFixture;
@@ -54,9 +36,7 @@ describe('gRPC over TLS through the proxy', () => {
         call.end();
       },
     });
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
-    );
+    const port = await bindInsecure(server);
     proxy = await startProxy(`
 admin: null
 access_log: false

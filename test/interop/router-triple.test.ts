@@ -7,20 +7,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import { startProxy, type Running } from '../fixtures/harness';
-import { fixturePath } from '../fixtures/grpc/h2-peers';
-
-interface EchoReply {
-  message: string;
-  index: number;
-}
-type EchoClient = grpc.Client & {
-  Unary(req: { message?: string }, md: grpc.Metadata, cb: (e: grpc.ServiceError | null, r?: EchoReply) => void): grpc.ClientUnaryCall;
-};
-
-const def = protoLoader.loadSync(fixturePath('echo.proto'), { keepCase: true, defaults: true });
-const Echo = (grpc.loadPackageDefinition(def) as unknown as { switchyard: { test: { Echo: grpc.ServiceClientConstructor } } }).switchyard.test.Echo;
+import { Echo, bindInsecure, type EchoClient, type EchoReply } from '../fixtures/grpc/echo';
 
 /** A provider that answers every Unary call with its own name. */
 async function provider(name: string): Promise<{ server: grpc.Server; port: number }> {
@@ -30,9 +18,7 @@ async function provider(name: string): Promise<{ server: grpc.Server; port: numb
       cb(null, { message: `${name}:${call.request.message ?? ''}`, index: 0 });
     },
   });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
-  );
+  const port = await bindInsecure(server);
   return { server, port };
 }
 

@@ -4,18 +4,7 @@ import { FrameError, HeaderMap, type FrameInfo } from '../../src/api';
 import { boltCodec } from '../../protocols/bolt';
 import { readSofaRequestKeys } from '../../protocols/bolt/hessian-lite';
 import { VARIANTS, boltHeartbeat, boltRequest, boltResponse, withHeaderMap } from '../fixtures/bolt-frames';
-
-/** Deterministic PRNG (mulberry32) so a failure can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as rng } from '../fixtures/random';
 
 function corpus(): Buffer[] {
   const out: Buffer[] = [];

@@ -7,18 +7,7 @@ import * as assert from 'node:assert/strict';
 import { FrameError, type FrameInfo, type LocalReply } from '../../src/api';
 import { dubboCodec as c } from '../../protocols/dubbo';
 import { heartbeatRequestFrame, requestFrame, valueResponse } from '../fixtures/dubbo-frames';
-
-/** Deterministic PRNG (mulberry32) so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as rng } from '../fixtures/random';
 
 const o = { $class: 'com.x.User', $: { id: 1, name: 'n', tags: ['a', 'b'] } };
 const VALID = [

@@ -171,3 +171,22 @@ export function firstEligibleSlot(
   }
   return -1;
 }
+
+/**
+ * The endpoint of a hashed pick (maglev, ring_hash): the first eligible owner from `start` on, or
+ * a weighted draw when there was no key (`start` < 0) or no owner is eligible.
+ */
+export function pickFromSlot(
+  eps: readonly Endpoint[],
+  owners: Int32Array,
+  start: number,
+  exclude: readonly Endpoint[] | undefined,
+  sampler: WeightedSampler,
+  random: () => number,
+): Endpoint {
+  if (start >= 0) {
+    const i = firstEligibleSlot(eps, owners, start, exclude);
+    if (i >= 0) return eps[i];
+  }
+  return eps[sampler.draw(random, exclude)];
+}

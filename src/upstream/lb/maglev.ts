@@ -11,7 +11,7 @@
  * randomness other than options.random (and that only for keyless requests).
  */
 import type { Endpoint, LbContext, LoadBalancer, LoadBalancerFactory, LoadBalancerOptions } from '../../api/lb';
-import { effectiveWeight, excludeOf, firstEligibleSlot, WeightedSampler } from './common';
+import { effectiveWeight, excludeOf, pickFromSlot, WeightedSampler } from './common';
 import { hashMod } from './hash';
 import { hashKeyOf, parseHashOn, type HashOn } from './hash-key';
 import { readInt } from './options';
@@ -93,11 +93,7 @@ export class MaglevBalancer implements LoadBalancer {
     if (n === 1) return eps[0];
     const exclude = excludeOf(ctx);
     const key = hashKeyOf(this.cfg.hashOn, ctx);
-    if (key !== undefined) {
-      const i = firstEligibleSlot(eps, this.table, hashMod(key, this.cfg.tableSize), exclude);
-      if (i >= 0) return eps[i];
-    }
-    return eps[this.sampler.draw(this.random, exclude)];
+    return pickFromSlot(eps, this.table, key === undefined ? -1 : hashMod(key, this.cfg.tableSize), exclude, this.sampler, this.random);
   }
 }
 

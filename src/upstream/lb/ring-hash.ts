@@ -16,7 +16,7 @@
  * randomness other than options.random (and that only for keyless requests).
  */
 import type { Endpoint, LbContext, LoadBalancer, LoadBalancerFactory, LoadBalancerOptions } from '../../api/lb';
-import { effectiveWeight, excludeOf, firstEligibleSlot, WeightedSampler } from './common';
+import { effectiveWeight, excludeOf, pickFromSlot, WeightedSampler } from './common';
 import { hash53 } from './hash';
 import { hashKeyOf, parseHashOn, type HashOn } from './hash-key';
 import { readInt } from './options';
@@ -110,11 +110,7 @@ export class RingHashBalancer implements LoadBalancer {
     if (n === 1) return eps[0];
     const exclude = excludeOf(ctx);
     const key = hashKeyOf(this.cfg.hashOn, ctx);
-    if (key !== undefined) {
-      const i = firstEligibleSlot(eps, this.owners, this.slotOf(hash53(key)), exclude);
-      if (i >= 0) return eps[i];
-    }
-    return eps[this.sampler.draw(this.random, exclude)];
+    return pickFromSlot(eps, this.owners, key === undefined ? -1 : this.slotOf(hash53(key)), exclude, this.sampler, this.random);
   }
 }
 
