@@ -6,6 +6,7 @@
  * boolean returned by write() plus a one-shot drain callback, as with node streams, without
  * their per-request allocations.
  */
+import type { Duplex } from 'node:stream';
 import type { HeaderMap } from './headers';
 import type { LocalReplyReason, UpstreamError } from './errors';
 
@@ -79,6 +80,17 @@ export interface ServerStream {
   readonly responseStarted: boolean;
   readonly bytesReceived: number;
   readonly bytesSent: number;
+  /**
+   * HTTP/1.1 upgrades: the lower-cased Upgrade token when the request asked to switch protocols
+   * (e.g. "websocket"); the header map then keeps `upgrade`. Absent for every other request.
+   */
+  readonly upgrade?: string;
+  /**
+   * After respond() sent a 101 head for an upgrade request: hands over the raw connection (bytes
+   * the codec already read past the request head are unshifted into it, the socket is paused).
+   * The codec stops using the socket but still reports the connection's close.
+   */
+  takeSocket?(): Duplex;
 }
 
 /** Receives an upstream response. */
@@ -101,6 +113,11 @@ export interface UpstreamRequest {
   resume(): void;
   /** Abandons the exchange; the connection is closed or returned as the protocol allows. */
   abort(): void;
+  /**
+   * After a 101 response head: takes the connection out of the pool for a tunnel (bytes read
+   * past the head are unshifted into it, the socket is paused). Null when it cannot.
+   */
+  takeSocket?(): Duplex | null;
 }
 
 export interface PoolOptions {

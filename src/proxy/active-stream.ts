@@ -430,7 +430,7 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
     }
     tunnel(down, up, {
       clock: this.clock,
-      idleTimeoutMs: (this.env as { idleTimeoutMs?: number }).idleTimeoutMs ?? 60_000,
+      idleTimeoutMs: this.env.idleTimeoutMs,
       stats: upgradeStats(this.env.stats),
       protocol: this.stream.upgrade,
       onClose: (r) => {

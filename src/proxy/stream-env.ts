@@ -77,7 +77,7 @@ export class ListenerStats {
   readonly duration: Histogram;
   readonly rateLimited: Counter;
   readonly shed: Counter;
-  constructor(private readonly stats: StatsRegistry, readonly listener: string) {
+  constructor(readonly stats: StatsRegistry, readonly listener: string) {
     this.shed = stats.counter('switchyard_overload_shed_total', 'Requests refused because the proxy was overloaded.', { listener });
     this.rateLimited = stats.counter('switchyard_rate_limited_total', 'Requests refused by a local rate limit.', {
       listener,
@@ -157,6 +157,8 @@ export interface StreamEnv {
   readonly clock: Clock;
   readonly log: Logger;
   readonly maxBufferBytes: number;
+  /** The listener's idle timeout (limits.idle_timeout), applied to upgraded tunnels. */
+  readonly idleTimeoutMs: number;
   readonly random: () => number;
   routePolicy(route: EngineRoute): RoutePolicy;
   /** The listener-wide token bucket, if configured. */

@@ -6,6 +6,7 @@
  * cancelled). The request body is kept for replay up to a bound; past it, no more tries.
  * Must never: forward a response head it may still retry, or buffer beyond the replay bound.
  */
+import type { Duplex } from 'node:stream';
 import {
   UpstreamError,
   type Clock,
@@ -166,6 +167,18 @@ export class UpstreamCall implements LbContext {
 
   resume(): void {
     if (this.committed !== null && this.committed.req !== null) this.committed.req.resume();
+  }
+
+  /**
+   * Upgrades: after the committed try's 101 head, takes its connection for a tunnel and ends the
+   * call (counted as a completed request). Null when the pool cannot hand it over.
+   */
+  takeSocket(): Duplex | null {
+    const a = this.committed;
+    if (a === null || this.done || a.req === null || a.req.takeSocket === undefined) return null;
+    const s = a.req.takeSocket();
+    if (s !== null) this.complete(a);
+    return s;
   }
 
   /** The downstream is gone or answered otherwise: cancel every try. */

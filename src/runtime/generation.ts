@@ -184,6 +184,7 @@ export async function buildGeneration(
       clock: deps.clock,
       log: deps.log,
       maxBufferBytes: l.limits.max_buffer_bytes,
+      idleTimeoutMs: l.limits.idle_timeout_ms,
     };
     const gen: ListenerGeneration = {
       protocol: protocols[li],

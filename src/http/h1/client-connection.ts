@@ -3,7 +3,9 @@
  * one exchange at a time.
  * Owns: connecting (with the connect timeout), decoding the response (HEAD-aware, hop-by-hop
  * stripped), response-body flow control, and deciding whether the connection may be reused:
- * only after a clean request and response, no `Connection: close`, and no stray bytes.
+ * only after a clean request and response, no `Connection: close`, and no stray bytes. After a
+ * 101 to an upgrade request it stops reading, keeps what followed the head, and can hand the
+ * socket over (handOver), leaving the pool.
  * Must never: hand a connection back with bytes of an unknown message on it, report one
  * exchange's outcome twice, or throw from a socket event.
  */
@@ -31,6 +33,8 @@ export class H1ClientConnection implements H1ParserHandler {
   served = 0;
   idleSince = 0;
   idleTimer: TimerHandle | null = null;
+  /** A 101 ended HTTP on this connection: it waits, paused, to be handed over or destroyed. */
+  switching = false;
 
   private readonly parser: H1Parser;
   private connectTimer: TimerHandle | null;
@@ -41,6 +45,17 @@ export class H1ClientConnection implements H1ParserHandler {
   private leftover: Buffer | null = null;
   private leftoverOff = 0;
   private socketPaused = false;
+  /** Handed over to a tunnel: this object no longer touches the socket. */
+  private taken = false;
+  /** Bytes that followed the 101 head, given back to the socket at the hand-over. */
+  private afterSwitch: Buffer | null = null;
+  private readonly onDataFn = (c: Buffer): void => this.onData(c);
+  private readonly onEndFn = (): void => this.onEnd();
+  private readonly onCloseFn = (): void => this.onClose();
+  private readonly onErrorFn = (e: Error): void => {
+    this.lastError = e;
+  };
+  private readonly onDrainFn = (): void => this.ex?.fireDrain();
 
   constructor(
     private readonly pool: H1Pool,
@@ -55,11 +70,11 @@ export class H1ClientConnection implements H1ParserHandler {
     const s = (this.socket = ep.socket);
     s.setNoDelay(true);
     s.on(ep.readyEvent, () => this.onConnect());
-    s.on('data', (c: Buffer) => this.onData(c));
-    s.on('end', () => this.onEnd());
-    s.on('close', () => this.onClose());
-    s.on('error', (e: Error) => (this.lastError = e));
-    s.on('drain', () => this.ex?.fireDrain());
+    s.on('data', this.onDataFn);
+    s.on('end', this.onEndFn);
+    s.on('close', this.onCloseFn);
+    s.on('error', this.onErrorFn);
+    s.on('drain', this.onDrainFn);
     this.connectTimer =
       connectTimeoutMs > 0
         ? clock.setTimer(() => {
@@ -77,6 +92,7 @@ export class H1ClientConnection implements H1ParserHandler {
     this.completed = false;
     this.parser.reset();
     this.parser.headRequest = ex.isHead;
+    this.parser.upgradeRequest = ex.upgrade;
     ex.startOn(this);
   }
 
@@ -92,6 +108,7 @@ export class H1ClientConnection implements H1ParserHandler {
   }
 
   resumeFeeding(): void {
+    if (this.switching) return;
     const l = this.leftover;
     if (l !== null) {
       this.leftover = null;
@@ -146,6 +163,15 @@ export class H1ClientConnection implements H1ParserHandler {
         return;
       }
       off = r;
+      if (this.switching) {
+        // The rest is the new protocol's: the tunnel's, whether it took the socket already or not.
+        if (off < buf.length) {
+          const rest = buf.subarray(off);
+          if (this.taken) this.socket.unshift(rest);
+          else this.afterSwitch = rest;
+        }
+        return;
+      }
       if (this.completed) {
         // Anything after the response is garbage: the connection cannot be trusted.
         if (off < buf.length) this.keepAlive = false;
@@ -206,6 +232,13 @@ export class H1ClientConnection implements H1ParserHandler {
       this.parser.pause();
       return;
     }
+    if (head.status === 101) {
+      this.switching = true;
+      this.keepAlive = false;
+      this.pauseSocket();
+      ex.handler.onHeaders(responseHeaderMap(head), false);
+      return;
+    }
     ex.handler.onHeaders(responseHeaderMap(head), head.noBody);
   }
 
@@ -226,6 +259,26 @@ export class H1ClientConnection implements H1ParserHandler {
     if (ex.done) return;
     ex.done = true;
     ex.handler.onEnd(trailerMap(trailers));
+  }
+
+  /** Takes the switched connection out of the pool and gives its socket away, paused. */
+  handOver(): net.Socket {
+    const s = this.socket;
+    this.taken = true;
+    this.ex = null;
+    s.off('data', this.onDataFn);
+    s.off('end', this.onEndFn);
+    s.off('close', this.onCloseFn);
+    s.off('error', this.onErrorFn);
+    s.off('drain', this.onDrainFn);
+    this.socketPaused = true;
+    s.pause();
+    const rest = this.afterSwitch;
+    this.afterSwitch = null;
+    if (rest !== null) s.unshift(rest);
+    this.closed = true;
+    this.pool.handedOver(this);
+    return s;
   }
 
   private finishExchange(): void {

@@ -2,14 +2,17 @@
  * One upstream HTTP/1.1 exchange (an UpstreamRequest): encodes the request head once, frames the
  * request body (Content-Length, none, or chunked with trailers), buffers what is written before a
  * connection is assigned, and reports the response to its handler exactly once per outcome.
+ * A bodiless request whose map carries `upgrade` is sent as an upgrade (`connection: upgrade`);
+ * after its 101 the connection can be taken out of the pool for a tunnel (takeSocket).
  * Must never: write pseudo-headers or hop-by-hop fields, write more than a declared
  * Content-Length, or call the handler after it completed, failed or was aborted.
  */
+import type { Duplex } from 'node:stream';
 import type { HeaderMap } from '../../api/headers';
 import type { UpstreamRequest, UpstreamResponseHandler } from '../../api/stream';
 import { UpstreamError } from '../../api/errors';
 import { fieldLines, parseLength, chunkHeader, lastChunk } from './serialize';
-import { isToken, TARGET } from './chars';
+import { isToken, isFieldValue, TARGET } from './chars';
 import type { H1ClientConnection } from './client-connection';
 import type { H1Pool } from './pool';
 
@@ -39,6 +42,8 @@ export class H1Exchange implements UpstreamRequest {
   retried = false;
   paused = false;
   readonly isHead: boolean;
+  /** Sent as an upgrade request: a 101 is a valid answer. */
+  readonly upgrade: boolean = false;
   /** Encoded head, or null when the headers cannot be encoded. */
   readonly head: string | null;
   drainCb: (() => void) | null = null;
@@ -73,6 +78,11 @@ export class H1Exchange implements UpstreamRequest {
       this.remaining = cl;
     } else if (endStream) {
       if (method === 'POST' || method === 'PUT' || method === 'PATCH') text += 'content-length: 0\r\n';
+      const up = headers.get('upgrade');
+      if (up !== undefined && up !== '' && isFieldValue(up)) {
+        text += 'connection: upgrade\r\nupgrade: ' + up + '\r\n';
+        this.upgrade = true;
+      }
     } else {
       this.framing = F_CHUNKED;
       text += 'transfer-encoding: chunked\r\n';
@@ -122,6 +132,14 @@ export class H1Exchange implements UpstreamRequest {
     const c = this.conn;
     if (c === null) this.pool.removePending(this);
     else c.destroy();
+  }
+
+  /** After a 101: the connection leaves the pool and its socket is handed over, paused. */
+  takeSocket(): Duplex | null {
+    const c = this.conn;
+    if (this.done || c === null || !c.switching) return null;
+    this.done = true;
+    return c.handOver();
   }
 
   // ---- called by the connection / pool ----

@@ -2,8 +2,10 @@
  * Header normalization between HTTP/1.1 heads and the protocol-neutral HeaderMap.
  * Owns: pseudo-headers (`:method :path :authority :scheme`, `:status`), hop-by-hop stripping
  * (connection, keep-alive, proxy-connection, transfer-encoding, te, upgrade, trailer, and every
- * name listed in Connection), Host → `:authority`, absorbing `expect: 100-continue`.
- * Must never: validate syntax (the parser did) or keep connection-level fields in a map.
+ * name listed in Connection), Host → `:authority`, absorbing `expect: 100-continue`, and which
+ * upgrade requests may switch protocols (then `upgrade` is kept; h2c never is).
+ * Must never: validate syntax (the parser did) or keep connection-level fields in a map, other
+ * than `upgrade` on an upgrade request and its 101.
  */
 import { HeaderMap } from '../../api/headers';
 import type { H1Head } from './head';
@@ -30,8 +32,29 @@ function listedInConnection(name: string, tokens: string[] | null): boolean {
   return tokens !== null && tokens.indexOf(name) >= 0;
 }
 
-/** Request head → HeaderMap with pseudo-headers first. */
-export function requestHeaderMap(head: H1Head, tls: boolean): HeaderMap {
+/**
+ * The Upgrade value of a request that may switch protocols: HTTP/1.1, `Connection: upgrade`, an
+ * `Upgrade` field, no body (the switch happens right after the head), and not h2c (HTTP/2 is not
+ * tunnelled: such a request is served as plain HTTP/1.1). Null otherwise.
+ */
+export function requestUpgrade(head: H1Head): string | null {
+  const tokens = head.connectionTokens;
+  if (tokens === null || head.versionMinor !== 1 || !head.noBody || tokens.indexOf('upgrade') < 0) return null;
+  const h = head.headers;
+  for (let i = 0; i < h.length; i += 2) {
+    if (h[i] !== 'upgrade') continue;
+    const v = h[i + 1];
+    if (v === '' || /(^|[\s,])h2c(?![^\s,])/i.test(v)) return null;
+    return v;
+  }
+  return null;
+}
+
+/**
+ * Request head → HeaderMap with pseudo-headers first. `upgrade` (from requestUpgrade) is kept as
+ * the one connection-level field the upstream needs to see.
+ */
+export function requestHeaderMap(head: H1Head, tls: boolean, upgrade: string | null = null): HeaderMap {
   const kv: string[] = [':method', head.method];
   const t = head.target;
   let authority = head.host;
@@ -65,10 +88,11 @@ export function requestHeaderMap(head: H1Head, tls: boolean): HeaderMap {
     if (tokens !== null && listedInConnection(name, tokens)) continue;
     kv.push(name, h[i + 1]);
   }
+  if (upgrade !== null) kv.push('upgrade', upgrade);
   return new HeaderMap(kv);
 }
 
-/** Response head → HeaderMap with `:status` first. */
+/** Response head → HeaderMap with `:status` first; a 101 keeps its `upgrade` field. */
 export function responseHeaderMap(head: H1Head): HeaderMap {
   const kv: string[] = [':status', String(head.status)];
   const h = head.headers;
@@ -78,6 +102,9 @@ export function responseHeaderMap(head: H1Head): HeaderMap {
     if (isHopByHop(name)) continue;
     if (tokens !== null && listedInConnection(name, tokens)) continue;
     kv.push(name, h[i + 1]);
+  }
+  if (head.status === 101) {
+    for (let i = 0; i < h.length; i += 2) if (h[i] === 'upgrade') kv.push('upgrade', h[i + 1]);
   }
   return new HeaderMap(kv);
 }

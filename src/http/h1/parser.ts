@@ -1,7 +1,8 @@
 /**
  * Incremental HTTP/1.1 message parser for requests or responses (one class, mode flag).
  * Owns: message delimitation — finding heads and trailer sections, Content-Length, chunked and
- * close-delimited bodies, skipping 1xx interim responses — and handing out body bytes as
+ * close-delimited bodies, skipping 1xx interim responses, stopping at a 101 that an upgrade
+ * request asked for (the bytes after it are not HTTP) — and handing out body bytes as
  * zero-copy `subarray` slices of the input.
  * Must never: throw out of execute(), emit more body bytes than the framing declares, consume a
  * byte past the end of a message in one call (execute() returns at every message boundary, so
@@ -33,6 +34,8 @@ const CHUNK_DATA_LF = 8;
 const TRAILERS = 9;
 const BODY_EOF = 10;
 const DEAD = 11;
+/** After a 101 to an upgrade request: nothing more is HTTP; execute() consumes nothing. */
+const UPGRADED = 12;
 
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
 /** Chunk sizes above 2^48 are refused before they can lose precision. */
@@ -46,6 +49,8 @@ export class H1Parser {
   thrown: unknown = null;
   /** Response mode: set before each response; true when the request was HEAD (no body follows). */
   headRequest = false;
+  /** Response mode: set before each response; true when the request asked for an upgrade. */
+  upgradeRequest = false;
 
   private state = HEAD;
   private paused = false;
@@ -85,6 +90,10 @@ export class H1Parser {
   get dead(): boolean {
     return this.state === DEAD;
   }
+  /** True once a 101 head ended HTTP on this connection. */
+  get upgraded(): boolean {
+    return this.state === UPGRADED;
+  }
 
   /** Forgets everything (for reuse on a fresh exchange). */
   reset(): void {
@@ -104,6 +113,7 @@ export class H1Parser {
    */
   execute(buf: Buffer, off: number): number {
     if (this.state === DEAD) return -1;
+    if (this.state === UPGRADED) return off;
     try {
       return this.run(buf, off);
     } catch (e) {
@@ -118,6 +128,7 @@ export class H1Parser {
    */
   finish(): number {
     if (this.state === DEAD) return -1;
+    if (this.state === UPGRADED) return 0;
     if (this.state === BODY_EOF) {
       this.state = HEAD;
       try {
@@ -181,6 +192,7 @@ export class H1Parser {
         continue;
       }
       if (state === DEAD) return -1;
+      if (state === UPGRADED) return i;
       // Chunk framing, byte by byte.
       const c = buf[i++];
       switch (state) {
@@ -282,7 +294,14 @@ export class H1Parser {
     if (this.isResponse) {
       const st = head.status;
       if (st < 200) {
-        if (st === 101) return this.fail(new H1ParseError('unexpected_upgrade', '101 Switching Protocols was not asked for'));
+        if (st === 101) {
+          if (!this.upgradeRequest) return this.fail(new H1ParseError('unexpected_upgrade', '101 Switching Protocols was not asked for'));
+          head.noBody = true;
+          head.keepAlive = false;
+          this.state = UPGRADED;
+          this.handler.onHead(head);
+          return next;
+        }
         return next; // interim response (100 Continue, 103 Early Hints): skipped
       }
       if (this.headRequest || st === 204 || st === 304) noBody = true;

@@ -135,6 +135,14 @@ export class H1Pool implements UpstreamPool {
     this.checkClosed();
   }
 
+  /** A connection left for a tunnel after a 101: no longer ours, its slot is free. */
+  handedOver(c: H1ClientConnection): void {
+    this.active--;
+    this.conns.delete(c);
+    this.fillQueue();
+    this.checkClosed();
+  }
+
   exchangeEnded(): void {
     this.active--;
   }

@@ -2,7 +2,9 @@
  * One downstream HTTP/1.1 connection: turns socket bytes into H1ServerStreams, one at a time.
  * Owns: keep-alive, pipelining (the next request is parsed only after the current response has
  * finished; leftover bytes are kept and the socket paused), request-body flow control, header /
- * idle timeouts (slowloris), protocol-error replies (400/431/501/505 then close), drain.
+ * idle timeouts (slowloris), protocol-error replies (400/431/501/505 then close), drain, and
+ * handing the socket over after a 101 (upgrade): the socket is paused from the end of an upgrade
+ * request's head until the answer, so no byte of the new protocol is read as HTTP.
  * Must never: throw from a socket event, parse ahead of the response in flight, answer a request
  * out of order, or keep a connection whose framing it can no longer trust.
  */
@@ -11,7 +13,7 @@ import type { ConnectionInfo } from '../../api/stream';
 import type { ServerConnection, ServeContext } from '../../api/codec';
 import type { TimerHandle } from '../../api/clock';
 import { H1Parser, H1Head, H1ParserHandler } from './parser';
-import { requestHeaderMap, trailerMap } from './headers';
+import { requestHeaderMap, requestUpgrade, trailerMap } from './headers';
 import { statusLine } from './serialize';
 import { H1ServerStream } from './server-stream';
 
@@ -22,6 +24,8 @@ export class H1ServerConnection implements ServerConnection, H1ParserHandler {
   readonly info: ConnectionInfo;
   /** True once no more requests will be parsed (closing or closed). */
   closed = false;
+  /** The socket was handed over to a tunnel after a 101. */
+  upgraded = false;
 
   private readonly parser: H1Parser;
   private cur: H1ServerStream | null = null;
@@ -40,6 +44,9 @@ export class H1ServerConnection implements ServerConnection, H1ParserHandler {
   private waitingSince: number;
   private readonly onTimerFn = (): void => this.onTimer();
   private readonly uncorkFn = (): void => this.socket.uncork();
+  private readonly onDataFn = (c: Buffer): void => this.onData(c);
+  private readonly onEndFn = (): void => this.onEnd();
+  private readonly onDrainFn = (): void => this.onSocketDrain();
 
   constructor(
     private readonly socket: Duplex,
@@ -49,17 +56,17 @@ export class H1ServerConnection implements ServerConnection, H1ParserHandler {
     this.parser = new H1Parser(false, ctx.limits.maxHeaderBytes, this);
     const s = socket as Duplex & { setNoDelay?: (v: boolean) => void };
     if (typeof s.setNoDelay === 'function') s.setNoDelay(true);
-    socket.on('data', (c: Buffer) => this.onData(c));
-    socket.on('end', () => this.onEnd());
+    socket.on('data', this.onDataFn);
+    socket.on('end', this.onEndFn);
     socket.on('close', () => this.handleClose());
     socket.on('error', (e: Error) => ctx.log.debug('h1 downstream socket error', { error: e.message }));
-    socket.on('drain', () => this.onSocketDrain());
+    socket.on('drain', this.onDrainFn);
     this.headStart = this.waitingSince = ctx.clock.now();
     this.schedule();
   }
 
   get activeStreams(): number {
-    return this.cur === null ? 0 : 1;
+    return this.cur === null && !this.upgraded ? 0 : 1;
   }
 
   onClose(cb: () => void): void {
@@ -68,6 +75,7 @@ export class H1ServerConnection implements ServerConnection, H1ParserHandler {
   }
 
   drain(): void {
+    if (this.upgraded) return; // a tunnel ends when its peers end it (or drain_timeout destroys it)
     this.draining = true;
     if (this.cur === null) this.closeGracefully();
     else this.cur.closeAfter = true;
@@ -163,16 +171,19 @@ export class H1ServerConnection implements ServerConnection, H1ParserHandler {
       this.driving = false;
     }
     if (this.closed) return;
-    if (this.leftover !== null) this.pauseSocket();
-    else if (this.cur === null || !this.cur.userPaused) this.resumeSocket();
+    const c = this.cur;
+    // An upgrade request's socket stays paused until its answer: what follows may not be HTTP.
+    if (this.leftover !== null || (c !== null && c.upgrade !== undefined && c.requestComplete)) this.pauseSocket();
+    else if (c === null || !c.userPaused) this.resumeSocket();
     if (this.peerEnded && this.cur === null && this.leftover === null) this.closeGracefully();
     else if (this.cur === null) this.schedule();
   }
 
   onHead(head: H1Head): void {
     this.headStart = -1;
-    const headers = requestHeaderMap(head, this.info.tls);
-    const s = new H1ServerStream(this, head, headers, this.ctx.clock.now());
+    const upgrade = head.connectionTokens === null ? null : requestUpgrade(head);
+    const headers = requestHeaderMap(head, this.info.tls, upgrade);
+    const s = new H1ServerStream(this, head, headers, this.ctx.clock.now(), upgrade);
     if (this.draining) s.closeAfter = true;
     this.cur = s;
     this.newStream = s;
@@ -226,6 +237,29 @@ export class H1ServerConnection implements ServerConnection, H1ParserHandler {
     this.waitingSince = now;
     this.headStart = this.leftover !== null ? now : -1;
     this.drive();
+  }
+
+  /**
+   * After the stream sent a 101: stops all HTTP work on this connection and hands the socket
+   * over, paused, with the bytes already read past the request head unshifted into it. The
+   * connection still reports its close (listener accounting) and can still be destroyed.
+   */
+  detach(s: H1ServerStream): Duplex {
+    if (this.cur !== s || this.destroyed) throw new Error('h1: no upgraded stream to take the socket from');
+    this.upgraded = true;
+    this.closed = true;
+    this.cur = null;
+    this.cancelTimer();
+    const sock = this.socket;
+    sock.off('data', this.onDataFn);
+    sock.off('end', this.onEndFn);
+    sock.off('drain', this.onDrainFn);
+    this.socketPaused = true;
+    sock.pause();
+    const l = this.leftover;
+    this.leftover = null;
+    if (l !== null && this.leftoverOff < l.length) sock.unshift(this.leftoverOff === 0 ? l : l.subarray(this.leftoverOff));
+    return sock;
   }
 
   writeRaw(text: string): void {

@@ -1,16 +1,18 @@
 /**
  * One HTTP/1.1 request/response exchange on a downstream connection (a ServerStream).
  * Owns: response framing (none for HEAD/1xx/204/304, Content-Length, chunked, or close-delimited
- * for HTTP/1.0), the Connection header of the response, 100-continue, local replies, and the
- * per-stream byte counters.
+ * for HTTP/1.0), the Connection header of the response, 100-continue, local replies, the
+ * per-stream byte counters, and for an upgrade request the 101 head and the socket hand-over.
  * Must never: write to the socket after its response completed, write more body bytes than a
  * declared Content-Length, or deliver body events before attach().
  */
+import type { Duplex } from 'node:stream';
 import { HeaderMap } from '../../api/headers';
 import type { ConnectionInfo, LocalReply, RequestBodyHandler, ServerStream } from '../../api/stream';
 import type { H1Head } from './head';
 import type { H1ServerConnection } from './server-connection';
 import { statusLine, fieldLines, parseLength, chunkHeader, lastChunk } from './serialize';
+import { isFieldValue } from './chars';
 
 const F_NONE = 0;
 const F_LENGTH = 1;
@@ -18,6 +20,7 @@ const F_CHUNKED = 2;
 const F_EOF = 3;
 
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
+const SWITCHING = 'HTTP/1.1 101 Switching Protocols\r\n';
 
 export class H1ServerStream implements ServerStream {
   readonly protocol: string;
@@ -34,6 +37,10 @@ export class H1ServerStream implements ServerStream {
   /** Close the connection after this exchange (client asked, HTTP/1.0, draining, broken framing). */
   closeAfter: boolean;
   drainCb: (() => void) | null = null;
+  /** Lower-cased Upgrade token of an upgrade request (see requestUpgrade), else undefined. */
+  readonly upgrade: string | undefined;
+  /** A 101 went out: the socket may be taken, nothing else is written. */
+  switched = false;
 
   private aborted: string | null = null;
   private localReply = false;
@@ -48,7 +55,9 @@ export class H1ServerStream implements ServerStream {
     head: H1Head,
     readonly headers: HeaderMap,
     readonly startTime: number,
+    upgrade: string | null = null,
   ) {
+    this.upgrade = upgrade === null ? undefined : upgrade.toLowerCase();
     this.connection = conn.info;
     this.http10 = head.versionMinor === 0;
     this.protocol = this.http10 ? 'http/1.0' : 'http/1.1';
@@ -96,6 +105,7 @@ export class H1ServerStream implements ServerStream {
   respond(headers: HeaderMap, endStream: boolean): void {
     if (this.responseStarted || this.conn.closed) return;
     let status = parseLength(headers.get(':status'));
+    if (status === 101 && this.upgrade !== undefined && this.requestComplete) return this.switchProtocols(headers);
     if (status < 200 || status > 999) status = status >= 100 && status < 200 ? 502 : 500;
     this.responseStarted = true;
     this.continuePending = false;
@@ -129,7 +139,27 @@ export class H1ServerStream implements ServerStream {
     } else this.conn.writeHeadCorked(text);
   }
 
+  /** 101 Switching Protocols: the head with `connection: upgrade`, then only takeSocket(). */
+  private switchProtocols(headers: HeaderMap): void {
+    this.responseStarted = true;
+    this.switched = true;
+    this.continuePending = false;
+    const up = headers.get('upgrade');
+    const text =
+      SWITCHING + fieldLines(headers, true, false) + 'connection: upgrade\r\nupgrade: ' + (up !== undefined && isFieldValue(up) ? up : this.upgrade!) + '\r\n\r\n';
+    this.bytesSent += text.length;
+    this.conn.writeRaw(text);
+  }
+
+  takeSocket(): Duplex {
+    if (!this.switched || this.responseComplete) throw new Error('h1: takeSocket() before a 101 was sent');
+    this.responseComplete = true;
+    this.drainCb = null;
+    return this.conn.detach(this);
+  }
+
   write(chunk: Buffer): boolean {
+    if (this.switched) return true;
     if (!this.responseStarted || this.responseComplete || this.conn.closed) return true;
     let n = chunk.length;
     if (n === 0) return true;
@@ -159,6 +189,7 @@ export class H1ServerStream implements ServerStream {
   }
 
   end(trailers?: HeaderMap | null): void {
+    if (this.switched) return;
     if (!this.responseStarted || this.responseComplete || this.conn.closed) return;
     if (this.framing === F_CHUNKED) {
       const t = lastChunk(trailers);

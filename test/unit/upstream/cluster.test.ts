@@ -54,7 +54,14 @@ describe('Cluster', () => {
     assert.equal(proto.pools.length, 1);
     assert.deepEqual(
       { ...proto.pools[0].options },
-      { connectTimeoutMs: 5000, maxConnections: 1024, maxPending: 512, idleTimeoutMs: 60000 },
+      {
+        connectTimeoutMs: 5000,
+        maxConnections: 1024,
+        maxPending: 512,
+        idleTimeoutMs: 60000,
+        // protocol options: the RPC pool's defaults (ignored by other protocols)
+        options: { connections: 1, heartbeat_interval_ms: 30000, max_frame_bytes: 16777216 },
+      },
     );
     assert.equal(proto.pools[0].port, ep.port);
     const other = cluster.endpoints.find((e) => e !== ep)!;
