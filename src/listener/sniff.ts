@@ -9,7 +9,7 @@
 import type { Duplex } from 'node:stream';
 import { registry } from '../api/registry';
 import type { ListenerProtocol, MatchResult, ServeContext, ServerConnection } from '../api/codec';
-import type { TimerHandle } from '../api/clock';
+import { PendingConnection } from './pending-connection';
 
 /** Most bytes read before deciding. */
 export const MAX_SNIFF_BYTES = 64;
@@ -54,11 +54,8 @@ export function registeredSniffCandidates(): ListenerProtocol[] {
 /** `auto` over every registered protocol that has a match(): what `protocol: auto` serves. */
 export const autoListener: ListenerProtocol = autoListenerProtocol(registeredSniffCandidates);
 
-class SniffingConnection implements ServerConnection {
-  private inner: ServerConnection | null = null;
+class SniffingConnection extends PendingConnection {
   private head: Buffer | null = null;
-  private closeCbs: Array<() => void> | null = [];
-  private timer: TimerHandle | null = null;
   private done = false;
   private readonly onDataFn = (c: Buffer): void => this.onData(c);
   private readonly onEndFn = (): void => this.decide(true);
@@ -69,32 +66,13 @@ class SniffingConnection implements ServerConnection {
     private readonly ctx: ServeContext,
     private readonly candidates: readonly ListenerProtocol[],
   ) {
+    super(socket);
     socket.on('data', this.onDataFn);
     socket.on('end', this.onEndFn);
     socket.on('close', this.onCloseFn);
     socket.on('error', () => {});
     const t = ctx.limits.headerTimeoutMs;
     if (t > 0) this.timer = ctx.clock.setTimer(() => this.onTimeout(), t);
-  }
-
-  get activeStreams(): number {
-    return this.inner === null ? 0 : this.inner.activeStreams;
-  }
-
-  drain(): void {
-    if (this.inner !== null) this.inner.drain();
-    else this.socket.destroy();
-  }
-
-  destroy(): void {
-    if (this.inner !== null) this.inner.destroy();
-    else this.socket.destroy();
-  }
-
-  onClose(cb: () => void): void {
-    if (this.inner !== null) this.inner.onClose(cb);
-    else if (this.closeCbs === null) cb();
-    else this.closeCbs.push(cb);
   }
 
   private onData(chunk: Buffer): void {
@@ -131,13 +109,10 @@ class SniffingConnection implements ServerConnection {
     } catch (e) {
       this.ctx.log.error('protocol serve() failed', { protocol: p.name, error: String(e) });
       s.destroy();
-      this.runCloseCbs();
+      this.closedBeforeHandOff();
       return;
     }
-    this.inner = inner;
-    const cbs = this.closeCbs;
-    this.closeCbs = null;
-    if (cbs !== null) for (const cb of cbs) inner.onClose(cb);
+    this.adopt(inner);
     s.resume();
   }
 
@@ -163,19 +138,6 @@ class SniffingConnection implements ServerConnection {
   private onSocketClose(): void {
     this.cancelTimer();
     this.done = true;
-    this.runCloseCbs();
-  }
-
-  private runCloseCbs(): void {
-    const cbs = this.closeCbs;
-    this.closeCbs = null;
-    if (cbs !== null) for (const cb of cbs) cb();
-  }
-
-  private cancelTimer(): void {
-    if (this.timer !== null) {
-      this.timer.cancel();
-      this.timer = null;
-    }
+    this.closedBeforeHandOff();
   }
 }

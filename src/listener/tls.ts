@@ -14,13 +14,14 @@
  */
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import type { Clock, TimerHandle } from '../api/clock';
+import type { Clock } from '../api/clock';
 import type { ListenerLimits, ServeContext, ServerConnection } from '../api/codec';
 import type { Logger } from '../api/filter';
 import type { ConnectionInfo } from '../api/stream';
 import type { ListenerTlsConfig } from '../config/types';
 import { buildCertificateSet, contextForName, parseSubjectAltNames, type CertificateSet } from './tls-contexts';
 import { watchFiles, type FileWatch } from './tls-watch';
+import { PendingConnection } from './pending-connection';
 
 /** Kinds counted in switchyard_downstream_tls_errors_total. */
 export type TlsErrorKind =
@@ -202,11 +203,7 @@ export class TlsTerminator {
 }
 
 /** A downstream connection during its TLS handshake; afterwards a thin forwarder to the codec's. */
-class TlsConnection implements ServerConnection {
-  private inner: ServerConnection | null = null;
-  private closeCbs: Array<() => void> | null = [];
-  private timer: TimerHandle | null = null;
-  private draining = false;
+class TlsConnection extends PendingConnection {
   /** The handshake ended (secure, failed, or the socket closed): later events are ignored. */
   private settled = false;
   private readonly key: string;
@@ -214,10 +211,11 @@ class TlsConnection implements ServerConnection {
   constructor(
     private readonly owner: TlsTerminator,
     private readonly state: TlsState,
-    private readonly raw: net.Socket,
+    protected override readonly raw: net.Socket,
     private readonly ctx: ServeContext,
     private readonly next: ServeTls,
   ) {
+    super(raw);
     this.key = connKey(raw);
     owner.addPending(this.key, this);
     (raw as unknown as { [CONN]?: TlsConnection })[CONN] = this;
@@ -233,27 +231,6 @@ class TlsConnection implements ServerConnection {
       }, t);
     }
     state.server.emit('connection', raw);
-  }
-
-  get activeStreams(): number {
-    return this.inner === null ? 0 : this.inner.activeStreams;
-  }
-
-  drain(): void {
-    this.draining = true;
-    if (this.inner !== null) this.inner.drain();
-    else this.raw.destroy();
-  }
-
-  destroy(): void {
-    if (this.inner !== null) this.inner.destroy();
-    else this.raw.destroy();
-  }
-
-  onClose(cb: () => void): void {
-    if (this.inner !== null) this.inner.onClose(cb);
-    else if (this.closeCbs === null) cb();
-    else this.closeCbs.push(cb);
   }
 
   onTlsError(kind: 'unknown_sni' | 'handshake', detail: string): void {
@@ -290,10 +267,7 @@ class TlsConnection implements ServerConnection {
       s.destroy();
       return;
     }
-    this.inner = inner;
-    const cbs = this.closeCbs;
-    this.closeCbs = null;
-    for (const cb of cbs) inner.onClose(cb);
+    this.adopt(inner);
   }
 
   /** Applies the SNI and client-auth policy; the connection's info, or null (counted) to refuse. */
@@ -344,17 +318,7 @@ class TlsConnection implements ServerConnection {
   private onRawClose(): void {
     this.owner.removePending(this.key, this);
     this.cancelTimer();
-    if (this.inner !== null) return;
-    const cbs = this.closeCbs;
-    this.closeCbs = null;
-    if (cbs !== null) for (const cb of cbs) cb();
-  }
-
-  private cancelTimer(): void {
-    if (this.timer !== null) {
-      this.timer.cancel();
-      this.timer = null;
-    }
+    this.closedBeforeHandOff();
   }
 }
 
