@@ -52,9 +52,9 @@ export class FilterChainRunner {
   private readonly queue: QueuedEvent[] = [];
   private queuedBytes = 0;
   private sourcePaused = false;
-  /** Per-filter body buffers (only for filters with a body hook). */
-  private readonly buffers: Buffer[][];
-  private readonly bufferBytes: number[];
+  /** Per-filter body buffers, made on the first body chunk (a bodiless stream allocates none). */
+  private buffers: Buffer[][] | null = null;
+  private bufferBytes: number[] | null = null;
   /** Filter whose body hook is running now (for ctx.bufferedBody). */
   current = -1;
   private resumeAt: (() => void) | null = null;
@@ -67,8 +67,6 @@ export class FilterChainRunner {
     private readonly events: ChainEvents,
     private readonly maxBufferBytes: number,
   ) {
-    this.buffers = filters.map(() => []);
-    this.bufferBytes = filters.map(() => 0);
   }
 
   // ---- input ---------------------------------------------------------------------------------
@@ -98,14 +96,16 @@ export class FilterChainRunner {
 
   bufferedBody(): Buffer {
     const i = this.current;
-    if (i < 0) return Buffer.alloc(0);
+    if (i < 0 || this.buffers === null) return Buffer.alloc(0);
     const b = this.buffers[i];
     return b.length === 1 ? b[0] : Buffer.concat(b);
   }
 
   setBufferedBody(body: Buffer): void {
     const i = this.current;
-    if (i < 0) throw new Error('setBufferedBody() is only valid inside a body hook');
+    if (i < 0 || this.buffers === null || this.bufferBytes === null) {
+      throw new Error('setBufferedBody() is only valid inside a body hook');
+    }
     this.buffers[i] = [body];
     this.bufferBytes[i] = body.length;
   }
@@ -137,13 +137,18 @@ export class FilterChainRunner {
 
   private runData(chunk: Buffer, end: boolean, from: number): void {
     const fs = this.filters;
+    if (this.buffers === null) {
+      this.buffers = fs.map(() => []);
+      this.bufferBytes = fs.map(() => 0);
+    }
+    const buffers = this.buffers;
+    const bytes = this.bufferBytes as number[];
     for (let i = from; i < fs.length; i++) {
       const f = fs[i];
       const hook = this.dir === 'request' ? f.onRequestBody : f.onResponseBody;
       if (hook === undefined) continue;
-      const buf = this.buffers[i];
-      buf.push(chunk);
-      this.bufferBytes[i] += chunk.length;
+      buffers[i].push(chunk);
+      bytes[i] += chunk.length;
       let r: FilterResult;
       this.current = i;
       try {
@@ -159,7 +164,7 @@ export class FilterChainRunner {
         chunk = this.takeBuffer(i);
         continue;
       }
-      if (this.bufferBytes[i] > this.maxBufferBytes) return this.events.onBufferOverflow();
+      if (bytes[i] > this.maxBufferBytes) return this.events.onBufferOverflow();
       if (r === 'stop') {
         // Buffering: at end of stream the filter must resume the chain itself.
         if (end) this.hold(() => this.runData(this.takeBuffer(i), end, i + 1));
@@ -206,16 +211,16 @@ export class FilterChainRunner {
 
   /** Data a filter held when trailers arrived goes on (not ending the stream) before them. */
   private flushBuffered(i: number): void {
-    if (this.bufferBytes[i] === 0 && this.buffers[i].length === 0) return;
+    if (this.buffers === null || this.buffers[i].length === 0) return;
     const body = this.takeBuffer(i);
     this.runData(body, false, i + 1);
   }
 
   private takeBuffer(i: number): Buffer {
-    const b = this.buffers[i];
+    const b = (this.buffers as Buffer[][])[i];
     const out = b.length === 1 ? b[0] : b.length === 0 ? Buffer.alloc(0) : Buffer.concat(b);
     b.length = 0;
-    this.bufferBytes[i] = 0;
+    (this.bufferBytes as number[])[i] = 0;
     return out;
   }
 
