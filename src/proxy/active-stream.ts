@@ -22,7 +22,7 @@ import {
   type TimerHandle,
 } from '../api';
 import type { Clock, Logger } from '../api';
-import { FilterChainRunner, type ChainSink } from './filter-chain';
+import { FilterChainRunner, type ChainEvents, type ChainSink } from './filter-chain';
 import { NO_ROUTE_POLICY, type EngineCluster, type EngineRoute, type RoutePolicy, type StreamEnv } from './stream-env';
 import { tunnel, upgradeStats } from './tunnel';
 import { setForwardedHeaders } from './forwarded-headers';
@@ -38,7 +38,7 @@ const BOOT_ID = randomBytes(6).toString('hex');
 let rpcSeq = 0;
 
 
-export class ActiveStream implements FilterContext, LbContext, RequestBodyHandler {
+export class ActiveStream implements FilterContext, LbContext, RequestBodyHandler, CallHandler, ChainEvents {
   /** The request id: the client's x-request-id or a UUID for HTTP; made on demand for RPC. */
   private id: string | null = null;
   private readonly rpc: boolean;
@@ -163,7 +163,13 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
       const fs: StreamFilter[] = new Array(built.length);
       for (let i = 0; i < built.length; i++) fs[i] = built[i].createFilter();
       this.filters = fs;
-      this.reqChain = new FilterChainRunner('request', fs, this, this.requestSink, this.chainEvents, this.env.maxBufferBytes);
+      // The sinks exist only for streams with filters; without, the router stage is called directly.
+      const sink: ChainSink = {
+        headers: (h, end) => this.forwardHeaders(h, end),
+        data: (c, end) => this.forwardData(c, end),
+        trailers: (t) => this.forwardTrailers(t),
+      };
+      this.reqChain = new FilterChainRunner('request', fs, this, sink, this, this.env.maxBufferBytes);
     }
     stream.attach(this);
     const ov = this.env.overload;
@@ -208,12 +214,6 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
 
   // ---- router stage: the terminal of the request chain ------------------------------------------
 
-  private readonly requestSink: ChainSink = {
-    headers: (h, end) => this.forwardHeaders(h, end),
-    data: (c, end) => this.forwardData(c, end),
-    trailers: (t) => this.forwardTrailers(t),
-  };
-
   private matchRoute(): EngineRoute | null {
     if (!this.routeResolved) {
       this.engineRoute = this.env.routes.match(this.stream.headers, this.stream.connection);
@@ -251,7 +251,7 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
     // RPC header views are attachments: the deadline travels in the frame, never as a header.
     const timeoutMs = applyDeadline(this.rpc ? null : h, route.timeoutMs, this.stream.timeoutMs, this.clock.now() - this.stream.startTime);
     if (this.rpc && timeoutMs > 0) (h as FrameHeaderMap).deadlineMs = timeoutMs;
-    if (timeoutMs > 0) this.timer = this.clock.setTimer(this.onTimeout, timeoutMs);
+    if (timeoutMs > 0) this.timer = this.clock.setTimer(() => this.onTimeout(), timeoutMs);
     this.routeTimeoutMs = timeoutMs;
     const policy = this.env.routePolicy(route);
     if (policy.counters === null) return this.startCall(cluster, policy, h, end);
@@ -321,7 +321,7 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
       },
       h,
       end,
-      this.callHandler,
+      this,
     );
     this.call.start();
   }
@@ -341,7 +341,9 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
     if (call === null || this.done) return;
     if (chunk.length > 0 && !call.write(chunk)) {
       this.stream.pause();
-      call.onDrain(this.resumeDownstream);
+      call.onDrain(() => {
+        if (!this.done) this.stream.resume();
+      });
     }
     if (end) call.end(null);
   }
@@ -354,11 +356,7 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
     call.end(t);
   }
 
-  private readonly resumeDownstream = (): void => {
-    if (!this.done) this.stream.resume();
-  };
-
-  private readonly onTimeout = (): void => {
+  private onTimeout(): void {
     this.timer = null;
     if (this.done) return;
     this.abortUpstream(true);
@@ -368,21 +366,26 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
       this.reason = 'timeout';
       this.resetDownstream();
     }
-  };
+  }
 
   // ---- upstream response (UpstreamResponseHandler) ---------------------------------------------
 
-  private onHeaders(headers: HeaderMap, end: boolean): void {
+  onResponseHeaders(headers: HeaderMap, end: boolean): void {
     if (this.done) return;
     this.status = Number(headers.get(':status')) || 0;
     this.respHeaders = headers;
     if (this.filters !== null) {
-      this.respChain = new FilterChainRunner('response', this.filters, this, this.responseSink, this.chainEvents, this.env.maxBufferBytes);
+      const sink: ChainSink = {
+        headers: (h, e) => this.respond(h, e),
+        data: (c, e) => this.writeDown(c, e),
+        trailers: (t) => this.endDown(t),
+      };
+      this.respChain = new FilterChainRunner('response', this.filters, this, sink, this, this.env.maxBufferBytes);
       this.respChain.headers(headers, end);
     } else this.respond(headers, end);
   }
 
-  private onCallFailure(f: CallFailure, afterHead: boolean): void {
+  onCallFailure(f: CallFailure, afterHead: boolean): void {
     if (this.done) return;
     this.call = null;
     if (afterHead || this.stream.responseStarted) {
@@ -393,12 +396,6 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
     if (f === 'no_healthy_endpoint') return this.localReply({ status: 503, reason: 'no_healthy_endpoint', body: 'no healthy upstream\n' });
     this.localReply(upstreamFailureReply(f));
   }
-
-  private readonly responseSink: ChainSink = {
-    headers: (h, end) => this.respond(h, end),
-    data: (c, end) => this.writeDown(c, end),
-    trailers: (t) => this.endDown(t),
-  };
 
   private respond(h: HeaderMap, end: boolean): void {
     if (this.stream.upgrade !== undefined && h.get(':status') === '101') return this.switchProtocols(h);
@@ -457,42 +454,50 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
     this.complete();
   }
 
-  /** What the upstream call reports back. */
-  private readonly callHandler: CallHandler = {
-    onResponseHeaders: (h, end) => this.onHeaders(h, end),
-    onResponseData: (chunk) => {
-      if (this.done) return;
-      if (this.respChain !== null) this.respChain.data(chunk, false);
-      else this.writeDown(chunk, false);
-    },
-    onResponseEnd: (trailers) => {
-      if (this.done) return;
-      if (this.respChain !== null) {
-        if (trailers !== null) this.respChain.trailers(trailers);
-        else this.respChain.data(EMPTY, true);
-      } else this.endDown(trailers);
-    },
-    onCallFailure: (f, afterHead) => this.onCallFailure(f, afterHead),
-  };
+  // CallHandler: what the upstream call reports back (onResponseHeaders and onCallFailure above).
+
+  onResponseData(chunk: Buffer): void {
+    if (this.done) return;
+    if (this.respChain !== null) this.respChain.data(chunk, false);
+    else this.writeDown(chunk, false);
+  }
+
+  onResponseEnd(trailers: HeaderMap | null): void {
+    if (this.done) return;
+    if (this.respChain !== null) {
+      if (trailers !== null) this.respChain.trailers(trailers);
+      else this.respChain.data(EMPTY, true);
+    } else this.endDown(trailers);
+  }
 
   // ---- endings -------------------------------------------------------------------------------
 
-  private readonly chainEvents = {
-    onFilterError: (err: unknown) => {
-      this.log.error('filter failed', { err: String(err), request_id: this.requestId });
-      this.localReply({ status: 500, reason: 'internal_error', body: 'filter error\n' });
-    },
-    onBufferOverflow: () => {
-      if (!this.stream.responseStarted) this.localReply({ status: 413, reason: 'payload_too_large', body: 'payload too large\n' });
-      else {
-        this.reason = 'payload_too_large';
-        this.resetDownstream();
-      }
-    },
-    pauseSource: () => this.stream.pause(),
-    resumeSource: () => this.stream.resume(),
-    isDone: () => this.done,
-  };
+  // ChainEvents: what the filter-chain runners report.
+
+  onFilterError(err: unknown): void {
+    this.log.error('filter failed', { err: String(err), request_id: this.requestId });
+    this.localReply({ status: 500, reason: 'internal_error', body: 'filter error\n' });
+  }
+
+  onBufferOverflow(): void {
+    if (!this.stream.responseStarted) this.localReply({ status: 413, reason: 'payload_too_large', body: 'payload too large\n' });
+    else {
+      this.reason = 'payload_too_large';
+      this.resetDownstream();
+    }
+  }
+
+  pauseSource(): void {
+    this.stream.pause();
+  }
+
+  resumeSource(): void {
+    this.stream.resume();
+  }
+
+  isDone(): boolean {
+    return this.done;
+  }
 
   private localReply(reply: LocalReply): void {
     if (this.done) return;
