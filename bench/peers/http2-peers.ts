@@ -2,7 +2,8 @@
  * HTTP/2 targets for the http2 suite. Three jobs, each a set of rows: `h1up` (h2c clients →
  * proxy → HTTP/1.1 upstream), `h2up` (h2c → proxy → h2c upstream) and `grpc` (gRPC unary POSTs
  * over h2c → proxy → h2c gRPC upstream). Peers per job: `direct` (load straight at the upstream;
- * over HTTP/1.1 for h1up), `switchyard`, `nginx` (h1up: proxy_pass with keep-alive; grpc:
+ * over HTTP/1.1 for h1up), `switchyard`, `node` (h1up only: bench/upstream/node-h2-proxy, the plain
+ * node:http2 + undici proxy issue #4's target is stated against), `nginx` (h1up: proxy_pass with keep-alive; grpc:
  * grpc_pass; h2up: not possible — nginx proxies to h2c upstreams only through grpc_pass) and
  * `haproxy` (`bind ... proto h2`, backend `proto h2` for h2c upstreams). Each proxy is started fresh
  * per run from a config generated into the run's temp directory, pinned to the proxy CPU, one
@@ -10,6 +11,7 @@
  * Must never: write outside the temp directory it is given.
  */
 
+import { join } from 'node:path';
 import type { Children } from '../lib/children';
 import { haproxyConf, nginxProxyConf, NGINX_PROXY_PASS, switchyardHttpConfig } from '../lib/peer-configs';
 import {
@@ -19,17 +21,20 @@ import {
   jsonConfig,
   nginxMissing,
   nginxVersion,
+  runDir,
   startHaproxy,
   startNginx,
+  startPinned,
   startSwitchyard,
   switchyardMissing,
   switchyardVersion,
 } from '../lib/peer-start';
 import type { TargetDef } from '../lib/rounds';
+import { getFreePort } from '../lib/sys';
 
 export const H2_JOBS = ['h1up', 'h2up', 'grpc'] as const;
 export type H2Job = (typeof H2_JOBS)[number];
-export const H2_PEERS = ['direct', 'switchyard', 'nginx', 'haproxy'] as const;
+export const H2_PEERS = ['direct', 'switchyard', 'node', 'nginx', 'haproxy'] as const;
 export type H2Peer = (typeof H2_PEERS)[number];
 
 /** All target names in report order. */
@@ -113,6 +118,17 @@ function target(env: Http2PeerEnv, job: H2Job, peer: H2Peer): TargetDef {
         version: () => switchyardVersion(env.repoRoot),
         start: async () =>
           started(await startSwitchyard(env, { dirName: name, config: (port, adminPort) => jsonConfig(switchyardH2Config(port, adminPort, job, up)) })),
+      };
+    case 'node':
+      return {
+        name,
+        unavailable: () => (job === 'h1up' ? null : 'the plain node proxy reference (issue #4) is defined for h2c → HTTP/1.1 only'),
+        version: () => `bench/upstream/node-h2-proxy (node:http2 compat server + undici Pool, node ${process.version})`,
+        start: async () => {
+          const port = await getFreePort();
+          const script = join(__dirname, '..', 'upstream', 'node-h2-proxy.js');
+          return started(await startPinned(env, 'node-h2-proxy', runDir(env, name), port, process.execPath, [script, String(port), String(up)]));
+        },
       };
     case 'nginx':
       return {

@@ -142,7 +142,7 @@ async function run(ctx: SuiteContext): Promise<void> {
   const method = [
     `h2load -c${clients} -m${streams} -t1 -D${ctx.durationS} (h2c prior knowledge; h1up-direct uses --h1 -m1), ${bodyBytes}-byte response bodies`,
     `jobs: h1up = GET / to bench/upstream/http1-upstream (HTTP/1.1 keep-alive); h2up = GET / to bench/upstream/h2-upstream (node:http2, h2c); grpc = POST ${GRPC_PATH} content-type application/grpc with a ${grpcBody.length}-byte length-prefixed message, canned reply + grpc-status 0 trailers from h2-upstream`,
-    `${pin}; one worker/thread per proxy, no access log; nginx: listen http2 + proxy_pass keep-alive (h1up) / grpc_pass (grpc); haproxy: bind proto h2, backend proto h2 for h2c upstreams; switchyard: protocol http2 listener, cluster http or http2`,
+    `${pin}; one worker/thread per proxy, no access log; node (h1up only): node:http2 compat server + undici Pool + .pipe(); nginx: listen http2 + proxy_pass keep-alive (h1up) / grpc_pass (grpc); haproxy: bind proto h2, backend proto h2 for h2c upstreams; switchyard: protocol http2 listener, cluster http or http2`,
     `${ctx.rounds} interleaved round(s), ${ctx.warmupS}s warm-up before each run, each proxy started fresh per run; req/s (h2load summary), p50, p99 (nearest rank over h2load's per-request log) are medians over rounds; RSS is the max sampled`,
     'errors = failed + errored + timed-out requests + non-2xx responses, summed over rounds (h2load does not read grpc-status: the probe checks it once per run)',
     noiseMethod(maxNoise, noiseRetries),
@@ -186,6 +186,11 @@ function writeHttp2Report(
     summaries[job] = { reference: ref, rows: sum };
     const skipped = skippedLines(sum);
     sections.push(`### ${job}`, '', markdownTable(sum, ref), '', ...skipped, ...(skipped.length ? [''] : []));
+    const plain = sum.find((r) => r.name === `${job}-node`);
+    const ours = sum.find((r) => r.name === `${job}-switchyard`);
+    if (plain && ours && plain.rps > 0 && ours.rps > 0) {
+      sections.push(`- ${job}: switchyard ÷ plain node:http2 + undici proxy = **${(ours.rps / plain.rps).toFixed(2)}×** (issue #4 target: ≥ 2×)`, '');
+    }
   }
   const tables = sections.join('\n').trim();
   const md = [
@@ -204,7 +209,7 @@ function writeHttp2Report(
 }
 
 export const http2Suite: SuiteRunner = {
-  description: 'h2load over h2c through Switchyard, nginx, haproxy and direct: to HTTP/1.1 and h2c upstreams, and gRPC unary',
+  description: 'h2load over h2c through Switchyard, a plain node proxy, nginx, haproxy and direct: to HTTP/1.1 and h2c upstreams, and gRPC unary',
   targets: [...HTTP2_TARGETS],
   run,
 };

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import { once } from 'node:events';
+import { FRAME, RawH2, frame, getHeaders, headersFrame } from './h2-protect-wire';
 import { HeaderMap } from '../../src/api/headers';
 import type { ServeContext, ServerConnection } from '../../src/api/codec';
 import type { RequestBodyHandler, ServerStream } from '../../src/api/stream';
@@ -157,6 +158,8 @@ describe('HTTP/2 server codec', () => {
   });
 
   it('closes idle sessions on the clock (GOAWAY), and sessions that never open a stream', async () => {
+    // Earlier tests' clients sent GOAWAY without waiting for the close.
+    await until(() => rig.closed === rig.conns.length, 'earlier connections to close');
     const before = rig.closed;
     rig.onStream = (s) => {
       s.respond(new HeaderMap([':status', '200']), true);
@@ -220,6 +223,25 @@ describe('HTTP/2 server codec', () => {
     const [h] = (await once(ok, 'response')) as [http2.IncomingHttpHeaders];
     assert.equal(h[':status'], 204);
     c.close();
+  });
+
+  it('holds an unread stream to its receive window: FLOW_CONTROL_ERROR when the client overruns it', async () => {
+    let stream: ServerStream | null = null;
+    rig.onStream = (s) => (stream = s); // never attached: nothing is consumed, no WINDOW_UPDATE
+    const c = await RawH2.connect(rig.port);
+    const head: Array<[string, string]> = [[':method', 'POST'], ...getHeaders('/unread').slice(1)];
+    const chunk = Buffer.alloc(16_000, 0x61);
+    const frames = [headersFrame(1, head, false)];
+    for (let i = 0; i < 17; i++) frames.push(frame(FRAME.DATA, 0, 1, chunk)); // 272,000 > 262,144
+    await c.send(Buffer.concat(frames));
+    const rst = await c.waitFor((f) => f.type === FRAME.RST_STREAM && f.streamId === 1, 'RST_STREAM');
+    assert.equal(rst.payload.readUInt32BE(0), 3 /* FLOW_CONTROL_ERROR */);
+    assert.ok(!c.frames.some((f) => f.type === FRAME.WINDOW_UPDATE && f.streamId === 1), 'no WINDOW_UPDATE for an unread stream');
+    assert.ok(stream !== null);
+    rig.onStream = (s) => s.respond(new HeaderMap([':status', '200']), true);
+    await c.send(headersFrame(3, getHeaders('/next')));
+    await c.waitFor((f) => f.type === FRAME.HEADERS && f.streamId === 3, 'the next stream answered');
+    c.destroy();
   });
 
   it('counts garbage after the preface as a protocol error and closes only that connection', async () => {

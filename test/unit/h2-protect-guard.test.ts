@@ -6,7 +6,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { H2FloodGuard, H2_LIMIT_DEFAULTS, effectiveH2Limits, sessionErrorKind, type H2Limits } from '../../src/http/h2/protect';
+import { H2FloodGuard, H2_LIMIT_DEFAULTS, effectiveH2Limits, type H2Limits } from '../../src/http/h2/protect';
 import { ManualClock } from '../fixtures/manual-clock';
 
 function limits(over: Partial<H2Limits> = {}): H2Limits {
@@ -55,18 +55,6 @@ describe('H2FloodGuard', () => {
     assert.equal(g.settingsFrame(), 'h2_settings_flood');
     for (let i = 0; i < 10_000; i++) assert.equal(g.ping(), null);
   });
-
-  it('reports client stream ids that never surfaced', () => {
-    const g = new H2FloodGuard(limits(), new ManualClock());
-    assert.equal(g.streamSeen(1, true), 0);
-    assert.equal(g.streamSeen(3, true), 0);
-    assert.equal(g.streamSeen(9, true), 2, '5 and 7 were skipped');
-    assert.equal(g.streamSeen(9, false), 0, 'the last processed id already surfaced');
-    assert.equal(g.streamSeen(11, false), 1, 'a last processed id that never surfaced counts itself');
-    assert.equal(g.streamSeen(11, true), 0);
-    const g2 = new H2FloodGuard(limits(), new ManualClock());
-    assert.equal(g2.streamSeen(5, true), 2, '1 and 3 were skipped');
-  });
 });
 
 describe('effective HTTP/2 limits', () => {
@@ -86,14 +74,5 @@ describe('effective HTTP/2 limits', () => {
     assert.equal(l.maxConcurrentStreams, 9);
     assert.equal(l.maxHeaderListSize, 100);
     assert.equal(l.streamIdleTimeoutMs, 0);
-  });
-});
-
-describe('sessionErrorKind', () => {
-  it('maps node:http2 errors', () => {
-    assert.equal(sessionErrorKind({ code: 'ERR_HTTP2_ERROR', errno: -904 }), 'h2_flood');
-    assert.equal(sessionErrorKind({ code: 'ERR_HTTP2_ERROR', errno: -505 }), 'h2_protocol_error');
-    assert.equal(sessionErrorKind({ code: 'ERR_HTTP2_TOO_MANY_INVALID_FRAMES' }), 'h2_too_many_invalid_frames');
-    assert.equal(sessionErrorKind({ code: 'ECONNRESET' }), 'h2_session_error');
   });
 });

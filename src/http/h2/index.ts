@@ -1,24 +1,24 @@
 /**
- * The HTTP/2 codec on node:http2 (h2c with prior knowledge): a ListenerProtocol and an
- * UpstreamProtocol named "http2", the HTTP/1.1 + h2c listener named "http" that sniffs the
- * connection preface, and the gRPC helpers. Owns: wiring only. Must never: hold per-connection
+ * The HTTP/2 codec: a ListenerProtocol named "http2" (the native server codec on the raw socket,
+ * native/ with HPACK from hpack/; h2c with prior knowledge, or h2 after TLS ALPN), an
+ * UpstreamProtocol named "http2" (node:http2 client sessions), the HTTP/1.1 + h2c listener named
+ * "http" that sniffs the connection preface, and the gRPC helpers. Owns: wiring only. Must never: hold per-connection
  * state.
  */
 import type { Duplex } from 'node:stream';
 import type { ListenerLimits, ListenerProtocol, ServeContext, ServerConnection, UpstreamProtocol } from '../../api/codec';
 import type { PoolOptions, UpstreamPool } from '../../api/stream';
 import type { Clock } from '../../api/clock';
-import { H2ServerConnection, H2_DEFAULTS, type Http2ServerOptions } from './server-session';
+import { NativeH2Connection } from './native/connection';
 import { H2Pool } from './pool';
 import { matchHttp2Preface } from './sniff';
-import { effectiveH2Limits, type H2Limits } from './protect';
+import { effectiveH2Limits, type H2BaseOptions, type H2Limits } from './protect';
 
-export { H2ServerConnection, H2_DEFAULTS } from './server-session';
-export type { Http2ServerOptions } from './server-session';
-export { H2ServerStream } from './server-stream';
+export { NativeH2Connection } from './native/connection';
+export { NativeH2Stream } from './native/stream';
 export { H2Pool } from './pool';
-export { H2FloodGuard, H2_LIMIT_DEFAULTS, effectiveH2Limits, sessionErrorKind } from './protect';
-export type { H2Limits, FloodKind } from './protect';
+export { H2FloodGuard, H2_LIMIT_DEFAULTS, effectiveH2Limits } from './protect';
+export type { H2Limits, FloodKind, H2BaseOptions } from './protect';
 export { httpAutoListenerProtocol, matchHttp2Preface, H2_PREFACE } from './sniff';
 export {
   GrpcStatus,
@@ -36,8 +36,8 @@ export { requestMapFromRaw, requestHeadersToH2, responseHeadersToH2, isConnectio
  * A downstream HTTP/2 (h2c, prior knowledge) listener protocol with the given tunables; a
  * listener's `http2` config section (ServeContext.limits.http2) overrides them.
  */
-export function createHttp2Listener(options: Http2ServerOptions = {}): ListenerProtocol {
-  const opts: Required<Http2ServerOptions> = { ...H2_DEFAULTS, ...options };
+export function createHttp2Listener(options: H2BaseOptions = {}): ListenerProtocol {
+  const opts = { ...options };
   // Effective limits per listener generation (its limits object), computed once.
   const byLimits = new WeakMap<ListenerLimits, H2Limits>();
   return {
@@ -49,7 +49,7 @@ export function createHttp2Listener(options: Http2ServerOptions = {}): ListenerP
         lim = effectiveH2Limits(opts, ctx.limits);
         byLimits.set(ctx.limits, lim);
       }
-      return new H2ServerConnection(socket, ctx, opts, lim);
+      return new NativeH2Connection(socket, ctx, lim);
     },
   };
 }

@@ -1,10 +1,8 @@
 /**
  * Abuse accounting for one downstream HTTP/2 connection: premature client resets (rapid reset,
- * CVE-2023-44487), PING and SETTINGS floods counted per fixed window, and streams the codec
- * rejected before they reached us (gaps in the client's stream ids). Also the effective limits of
- * a listener (defaults merged with its `http2` config section) and the mapping of node:http2
- * session errors to protocol-error kinds.
- * Must never: touch sockets or sessions (server-session.ts acts on what this decides), or read the
+ * CVE-2023-44487), PING and SETTINGS floods counted per fixed window. Also the effective limits of
+ * a listener (defaults merged with its `http2` config section).
+ * Must never: touch sockets or streams (native/connection.ts acts on what this decides), or read the
  * clock on the per-request path (completed streams are plain increments).
  */
 import type { Clock } from '../../api/clock';
@@ -12,7 +10,7 @@ import type { ListenerLimits } from '../../api/codec';
 
 /** Effective HTTP/2 limits of one listener. */
 export interface H2Limits {
-  /** SETTINGS_MAX_CONCURRENT_STREAMS advertised (and enforced by nghttp2). */
+  /** SETTINGS_MAX_CONCURRENT_STREAMS advertised and enforced (REFUSED_STREAM beyond it). */
   maxConcurrentStreams: number;
   /** SETTINGS_MAX_HEADER_LIST_SIZE advertised and enforced (RFC 7541 size: name + value + 32). */
   maxHeaderListSize: number;
@@ -84,7 +82,6 @@ export class H2FloodGuard {
   private completed = 0;
   private pings = 0;
   private settings = 0;
-  private lastStreamId = 0;
 
   constructor(
     private readonly limits: H2Limits,
@@ -118,38 +115,10 @@ export class H2FloodGuard {
     return this.limits.maxSettings > 0 && ++this.settings > this.limits.maxSettings ? 'h2_settings_flood' : null;
   }
 
-  /**
-   * A stream with client id `id` reached us (or `id` is the session's last processed stream id):
-   * returns how many client stream ids below it were skipped since the last call — streams
-   * nghttp2 or node refused before they surfaced (malformed or oversized header lists, invalid
-   * pseudo-headers, over the concurrency limit).
-   */
-  streamSeen(id: number, surfaced: boolean): number {
-    const last = this.lastStreamId;
-    if (id <= last) return 0;
-    this.lastStreamId = id;
-    const first = last === 0 ? 1 : last + 2;
-    const gap = (id - first) >> 1;
-    return surfaced ? gap : gap + 1;
-  }
-
   private roll(): void {
     const now = this.clock.now();
     if (now - this.windowStart < this.limits.floodWindowMs) return;
     this.windowStart = now;
     this.resets = this.completed = this.pings = this.settings = 0;
   }
-}
-
-/** nghttp2 library error numbers node reports in `err.errno`. */
-const NGHTTP2_ERR_PROTO = -505;
-const NGHTTP2_ERR_FLOODED = -904;
-
-/** The protocol-error kind of a node:http2 session error. */
-export function sessionErrorKind(err: { code?: string; errno?: number }): string {
-  if (err.code === 'ERR_HTTP2_TOO_MANY_INVALID_FRAMES') return 'h2_too_many_invalid_frames';
-  if (err.code === 'ERR_HTTP2_SESSION_ERROR') return 'h2_session_error';
-  if (err.errno === NGHTTP2_ERR_FLOODED) return 'h2_flood';
-  if (err.errno === NGHTTP2_ERR_PROTO) return 'h2_protocol_error';
-  return 'h2_session_error';
 }

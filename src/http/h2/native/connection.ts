@@ -1,0 +1,642 @@
+/**
+ * One downstream HTTP/2 connection on a raw socket (h2c with prior knowledge, or h2 after TLS ALPN):
+ * the native server codec. Owns: the frame dispatch (RFC 9113 section 6), header blocks and HPACK
+ * state, SETTINGS both ways, flow control (our receive windows replenished as the engine consumes
+ * request bodies, the peer's send windows respected when framing responses), stream registry and
+ * concurrency limit, output batching (all frames of one turn of the event loop go out in one
+ * socket write), connection errors (GOAWAY, then close), the abuse mitigations (rapid reset, PING
+ * and SETTINGS floods: GOAWAY(ENHANCE_YOUR_CALM)), drain (GOAWAY, then close when streams are done)
+ * and the connection timers (see timers.ts).
+ * Must never: throw from a socket event, let one stream's failure touch another stream, exceed a
+ * peer window, or accept new streams once draining.
+ */
+import type { Duplex } from 'node:stream';
+import type { ServerConnection, ServeContext } from '../../../api/codec';
+import type { ConnectionInfo } from '../../../api/stream';
+import { HeaderMap } from '../../../api/headers';
+import { HpackDecoder, HpackEncoder, HpackError } from '../hpack';
+import { requestMapFromRaw } from '../headers';
+import { H2FloodGuard, type H2Limits } from '../protect';
+import { NativeH2Stream, type NativeStreamOwner, type StreamOutcome } from './stream';
+import { FrameReader, type FrameSink } from './reader';
+import { ConnectionTimers } from './timers';
+import { requestFieldsProblem, trailerFieldsProblem } from './validate';
+import * as fr from './frames';
+import { DEFAULT_MAX_FRAME, DEFAULT_WINDOW, E, F, FRAME_HEADER, MAX_WINDOW, S, T } from './frames';
+
+/** Outgoing batches up to this size are joined into one buffer; larger ones are corked. */
+const JOIN_LIMIT = 64 * 1024;
+/**
+ * Bytes written to the socket and not yet taken by the peer beyond which frames that only answer
+ * the peer (PING and SETTINGS ACKs, stream refusals) are a flood: the peer sends but does not read.
+ */
+const MAX_UNREAD_OUT = 4 * 1024 * 1024;
+
+export class NativeH2Connection implements ServerConnection, NativeStreamOwner, FrameSink {
+  readonly info: ConnectionInfo;
+  epoch = 0;
+  private readonly reader: FrameReader;
+  private readonly decoder = new HpackDecoder();
+  private readonly encoder = new HpackEncoder();
+  private readonly guard: H2FloodGuard;
+  private readonly timers: ConnectionTimers;
+  private readonly streams = new Map<number, NativeH2Stream>();
+  private lastStreamId = 0;
+  private goawaySent = false;
+  private draining = false;
+  private closed = false;
+  private failed = false;
+  private ending = false;
+  private closeCbs: Array<() => void> | null = [];
+  private rejectedLogged = false;
+
+  // Header block being assembled (HEADERS + CONTINUATION).
+  private hbStream = 0;
+  private hbFlags = 0;
+  private hbParts: Buffer[] = [];
+  private hbBytes = 0;
+  private readonly hbLimit: number;
+
+  // Flow control.
+  private peerInitialWindow = DEFAULT_WINDOW;
+  private peerMaxFrame = DEFAULT_MAX_FRAME;
+  private connSendWindow = DEFAULT_WINDOW;
+  private connRecvAvail: number;
+  private connRecvUnacked = 0;
+  private readonly blockedOnConn = new Set<NativeH2Stream>();
+
+  // Output.
+  private out: Buffer[] = [];
+  private outBytes = 0;
+  private flushScheduled = false;
+  private flushList: NativeH2Stream[] = [];
+  private drainWaiters: NativeH2Stream[] = [];
+
+  constructor(
+    private readonly socket: Duplex,
+    private readonly ctx: ServeContext,
+    private readonly lim: H2Limits,
+  ) {
+    this.info = ctx.connection;
+    this.guard = new H2FloodGuard(lim, ctx.clock);
+    this.timers = new ConnectionTimers(ctx, lim.streamIdleTimeoutMs, this.streams, {
+      expire: (firstStreamMissing) => this.expire(firstStreamMissing),
+      destroy: () => this.destroy(),
+      bumpEpoch: () => ++this.epoch,
+    });
+    this.hbLimit = Math.max(lim.maxHeaderListSize * 4, 64 * 1024);
+    this.connRecvAvail = Math.max(lim.initialConnectionWindowSize, DEFAULT_WINDOW);
+    this.reader = new FrameReader(this, DEFAULT_MAX_FRAME);
+    const nd = (socket as { setNoDelay?: (v: boolean) => void }).setNoDelay;
+    if (typeof nd === 'function') nd.call(socket, true);
+    // Server preface: our SETTINGS, then the connection window raise.
+    this.queue(
+      fr.settingsFrame([
+        [S.ENABLE_PUSH, 0],
+        [S.MAX_CONCURRENT_STREAMS, lim.maxConcurrentStreams],
+        [S.INITIAL_WINDOW_SIZE, lim.initialStreamWindowSize],
+        [S.MAX_HEADER_LIST_SIZE, lim.maxHeaderListSize],
+      ]),
+    );
+    if (lim.initialConnectionWindowSize > DEFAULT_WINDOW) this.queue(fr.windowUpdate(0, lim.initialConnectionWindowSize - DEFAULT_WINDOW));
+    socket.on('data', (c: Buffer) => this.reader.push(c));
+    socket.on('end', () => this.peerEnded());
+    socket.on('error', (err: Error) => this.debug('h2 downstream socket error', err));
+    socket.on('close', () => this.handleClose());
+    socket.on('drain', () => this.socketDrained());
+    // A socket handed over by a sniffer may be paused with its first bytes unshifted.
+    socket.resume();
+    this.timers.idle(true);
+  }
+
+  get activeStreams(): number {
+    return this.streams.size;
+  }
+
+  get congested(): boolean {
+    return this.socket.writableNeedDrain;
+  }
+
+  onClose(cb: () => void): void {
+    if (this.closeCbs === null) cb();
+    else this.closeCbs.push(cb);
+  }
+
+  /** GOAWAY(NO_ERROR, last stream), finish the streams in flight, then close. */
+  drain(): void {
+    if (this.draining || this.closed) return;
+    this.draining = true;
+    this.sendGoaway(E.NO_ERROR, '');
+    this.closeIfDone();
+  }
+
+  destroy(): void {
+    this.reader.stop();
+    this.out = [];
+    this.outBytes = 0;
+    this.socket.destroy();
+    this.handleClose();
+  }
+
+  // ---- FrameSink ----
+
+  onReadError(kind: 'bad_preface' | 'frame_too_large', detail: string): void {
+    if (kind === 'bad_preface') this.fail(E.PROTOCOL_ERROR, 'h2_protocol_error', detail);
+    else this.fail(E.FRAME_SIZE_ERROR, 'h2_frame_size_error', detail);
+  }
+
+  onFrame(type: number, flags: number, id: number, buf: Buffer, start: number, end: number): boolean {
+    if (this.hbStream !== 0 && type !== T.CONTINUATION) return this.fail(E.PROTOCOL_ERROR, 'h2_protocol_error', 'frame inside a header block');
+    if ((type === T.PING || type === T.SETTINGS) && this.socket.writableLength > MAX_UNREAD_OUT) {
+      return this.fail(E.ENHANCE_YOUR_CALM, 'h2_flood', 'the client sends control frames but does not read the answers');
+    }
+    switch (type) {
+      case T.DATA:
+        return this.onData(flags, id, buf, start, end);
+      case T.HEADERS:
+        return this.onHeaders(flags, id, buf, start, end);
+      case T.CONTINUATION:
+        if (this.hbStream === 0 || id !== this.hbStream) return this.fail(E.PROTOCOL_ERROR, 'h2_protocol_error', 'unexpected CONTINUATION');
+        return this.addBlock(buf.subarray(start, end), flags);
+      case T.PRIORITY:
+        if (id === 0) return this.fail(E.PROTOCOL_ERROR, 'h2_protocol_error', 'PRIORITY on stream 0');
+        if (end - start !== 5) return this.fail(E.FRAME_SIZE_ERROR, 'h2_frame_size_error', 'PRIORITY of wrong size');
+        return true;
+      case T.RST_STREAM:
+        return this.onRst(id, buf, start, end);
+      case T.SETTINGS:
+        return this.onSettings(flags, id, buf, start, end);
+      case T.PUSH_PROMISE:
+        return this.fail(E.PROTOCOL_ERROR, 'h2_protocol_error', 'PUSH_PROMISE from a client');
+      case T.PING:
+        if (id !== 0) return this.fail(E.PROTOCOL_ERROR, 'h2_protocol_error', 'PING on a stream');
+        if (end - start !== 8) return this.fail(E.FRAME_SIZE_ERROR, 'h2_frame_size_error', 'PING of wrong size');
+        if ((flags & F.ACK) !== 0) return true;
+        if (!this.countFlood(this.guard.ping())) return false;
+        this.queue(fr.pingAck(buf, start));
+        return true;
+      case T.GOAWAY:
+        return this.onGoaway(id, buf, start, end);
+      case T.WINDOW_UPDATE:
+        return this.onWindowUpdate(id, buf, start, end);
+      default:
+        return true; // unknown frame types are ignored (RFC 9113 5.5)
+    }
+  }
+
+  // ---- frames ----
+
+  private onData(flags: number, id: number, buf: Buffer, start: number, end: number): boolean {
+    if (id === 0) return this.fail(E.PROTOCOL_ERROR, 'h2_protocol_error', 'DATA on stream 0');
+    const flen = end - start;
+    this.connRecvAvail -= flen;
+    if (this.connRecvAvail < 0) return this.fail(E.FLOW_CONTROL_ERROR, 'h2_flow_control_error', 'connection window exceeded');
+    this.connRecvUnacked += flen;
+    if (this.connRecvUnacked >= this.lim.initialConnectionWindowSize >> 1) {
+      this.queue(fr.windowUpdate(0, this.connRecvUnacked));
+      this.connRecvAvail += this.connRecvUnacked;
+      this.connRecvUnacked = 0;
+    }
+    if (id > this.lastStreamId) return this.fail(E.PROTOCOL_ERROR, 'h2_protocol_error', 'DATA on an idle stream');
+    let from = start;
+    if ((flags & F.PADDED) !== 0) {
+      const pad = flen > 0 ? buf[start] : 256;
+      if (pad >= flen) return this.fail(E.PROTOCOL_ERROR, 'h2_protocol_error', 'DATA padding too long');
+      from = start + 1;
+      end -= pad;
+    }
+    const s = this.streams.get(id);
+    if (s === undefined || s.remoteClosed) return true; // closed or reset by us: frames in flight are dropped
+    s.recvWindow -= flen;
+    if (s.recvWindow < 0) {
+      s.resetWith(E.FLOW_CONTROL_ERROR);
+      return true;
+    }
+    const overhead = flen - (end - from);
+    if (overhead > 0) this.consumed(s, overhead);
+    s.data(buf.subarray(from, end), (flags & F.END_STREAM) !== 0);
+    return true;
+  }
+
+  private onHeaders(flags: number, id: number, buf: Buffer, start: number, end: number): boolean {
+    if (id === 0 || (id & 1) === 0) return this.fail(E.PROTOCOL_ERROR, 'h2_protocol_error', `HEADERS on stream ${id}`);
+    let from = start;
+    if ((flags & F.PADDED) !== 0) {
+      const pad = end > start ? buf[start] : 256;
+      from++;
+      if (pad > end - from) return this.fail(E.PROTOCOL_ERROR, 'h2_protocol_error', 'HEADERS padding too long');
+      end -= pad;
+    }
+    if ((flags & F.PRIORITY) !== 0) from += 5;
+    if (from > end) return this.fail(E.FRAME_SIZE_ERROR, 'h2_frame_size_error', 'HEADERS too short');
+    this.hbStream = id;
+    this.hbFlags = flags;
+    this.hbParts = [];
+    this.hbBytes = 0;
+    return this.addBlock(buf.subarray(from, end), flags);
+  }
+
+  private addBlock(part: Buffer, flags: number): boolean {
+    this.hbBytes += part.length;
+    if (this.hbBytes > this.hbLimit) return this.fail(E.ENHANCE_YOUR_CALM, 'h2_header_block_too_large', `header block over ${this.hbLimit} bytes`);
+    this.hbParts.push(part);
+    if ((flags & F.END_HEADERS) === 0) return true;
+    const id = this.hbStream;
+    const block = this.hbParts.length === 1 ? this.hbParts[0] : Buffer.concat(this.hbParts, this.hbBytes);
+    this.hbStream = 0;
+    this.hbParts = [];
+    const raw: string[] = [];
+    let size: number;
+    try {
+      size = this.decoder.decode(block, raw, this.lim.maxHeaderListSize);
+    } catch (err) {
+      if (err instanceof HpackError) return this.fail(E.COMPRESSION_ERROR, 'h2_compression_error', err.message);
+      throw err;
+    }
+    const endStream = (this.hbFlags & F.END_STREAM) !== 0;
+    if (id <= this.lastStreamId) return this.onTrailers(id, raw, size, endStream);
+    this.lastStreamId = id;
+    if (this.draining || this.failed) {
+      this.queue(fr.rstStream(id, E.REFUSED_STREAM));
+      return true;
+    }
+    if (this.streams.size >= this.lim.maxConcurrentStreams) return this.reject(id, E.REFUSED_STREAM, 'over max_concurrent_streams');
+    if (size > this.lim.maxHeaderListSize) return this.reject(id, E.ENHANCE_YOUR_CALM, `header list of ${size} bytes`);
+    const problem = requestFieldsProblem(raw);
+    if (problem !== null) return this.reject(id, E.PROTOCOL_ERROR, problem);
+    this.openStream(id, raw, size, endStream);
+    return true;
+  }
+
+  private openStream(id: number, raw: string[], size: number, endStream: boolean): void {
+    const s = new NativeH2Stream(
+      this,
+      id,
+      requestMapFromRaw(raw),
+      endStream,
+      this.ctx.clock.now(),
+      size,
+      this.peerInitialWindow,
+      this.lim.initialStreamWindowSize,
+    );
+    if (s.expectedLength > 0 && endStream) {
+      s.resetWith(E.PROTOCOL_ERROR);
+      this.rejected(id, 'content-length without a body');
+      return;
+    }
+    this.streams.set(id, s);
+    this.timers.streamOpened();
+    try {
+      this.ctx.onStream(s);
+    } catch (err) {
+      this.ctx.log.error('h2 stream handler threw', { error: String(err) });
+      s.reset();
+    }
+  }
+
+  private onTrailers(id: number, raw: string[], size: number, endStream: boolean): boolean {
+    const s = this.streams.get(id);
+    if (s === undefined || s.remoteClosed) return true; // a stream we already closed
+    if (!endStream) {
+      s.resetWith(E.PROTOCOL_ERROR);
+      return true;
+    }
+    if (size > this.lim.maxHeaderListSize || trailerFieldsProblem(raw) !== null) {
+      s.resetWith(E.PROTOCOL_ERROR);
+      return true;
+    }
+    s.trailersReceived(raw.length === 0 ? null : new HeaderMap(raw));
+    return true;
+  }
+
+  private onRst(id: number, buf: Buffer, start: number, end: number): boolean {
+    if (id === 0) return this.fail(E.PROTOCOL_ERROR, 'h2_protocol_error', 'RST_STREAM on stream 0');
+    if (end - start !== 4) return this.fail(E.FRAME_SIZE_ERROR, 'h2_frame_size_error', 'RST_STREAM of wrong size');
+    if (id > this.lastStreamId) return this.fail(E.PROTOCOL_ERROR, 'h2_protocol_error', 'RST_STREAM on an idle stream');
+    const s = this.streams.get(id);
+    if (s !== undefined) s.peerResetStream();
+    return true;
+  }
+
+  private onSettings(flags: number, id: number, buf: Buffer, start: number, end: number): boolean {
+    if (id !== 0) return this.fail(E.PROTOCOL_ERROR, 'h2_protocol_error', 'SETTINGS on a stream');
+    const len = end - start;
+    if ((flags & F.ACK) !== 0) {
+      return len === 0 ? true : this.fail(E.FRAME_SIZE_ERROR, 'h2_frame_size_error', 'SETTINGS ACK with a payload');
+    }
+    if (len % 6 !== 0) return this.fail(E.FRAME_SIZE_ERROR, 'h2_frame_size_error', 'SETTINGS of wrong size');
+    if (!this.countFlood(this.guard.settingsFrame())) return false;
+    for (let at = start; at < end; at += 6) {
+      const key = buf.readUInt16BE(at);
+      const v = buf.readUInt32BE(at + 2);
+      switch (key) {
+        case S.HEADER_TABLE_SIZE:
+          this.encoder.setPeerMaxTableSize(v);
+          break;
+        case S.ENABLE_PUSH:
+          if (v > 1) return this.fail(E.PROTOCOL_ERROR, 'h2_protocol_error', 'ENABLE_PUSH not 0 or 1');
+          break;
+        case S.INITIAL_WINDOW_SIZE: {
+          if (v > MAX_WINDOW) return this.fail(E.FLOW_CONTROL_ERROR, 'h2_flow_control_error', 'INITIAL_WINDOW_SIZE too large');
+          const delta = v - this.peerInitialWindow;
+          this.peerInitialWindow = v;
+          for (const s of this.streams.values()) {
+            s.sendWindow += delta;
+            if (s.sendWindow > MAX_WINDOW) return this.fail(E.FLOW_CONTROL_ERROR, 'h2_flow_control_error', 'stream window overflow');
+            if (delta > 0 && s.pendingBytes > 0) this.wantsFlush(s);
+          }
+          break;
+        }
+        case S.MAX_FRAME_SIZE:
+          if (v < DEFAULT_MAX_FRAME || v > 0xff_ffff) return this.fail(E.PROTOCOL_ERROR, 'h2_protocol_error', 'MAX_FRAME_SIZE out of range');
+          this.peerMaxFrame = v;
+          break;
+        default:
+          break; // MAX_CONCURRENT_STREAMS (we never push), MAX_HEADER_LIST_SIZE (advisory), unknown
+      }
+    }
+    this.queue(fr.SETTINGS_ACK);
+    return true;
+  }
+
+  private onGoaway(id: number, buf: Buffer, start: number, end: number): boolean {
+    if (id !== 0) return this.fail(E.PROTOCOL_ERROR, 'h2_protocol_error', 'GOAWAY on a stream');
+    if (end - start < 8) return this.fail(E.FRAME_SIZE_ERROR, 'h2_frame_size_error', 'GOAWAY too short');
+    const code = buf.readUInt32BE(start + 4);
+    if (code !== E.NO_ERROR) this.ctx.onProtocolError('h2_goaway_' + code);
+    this.draining = true;
+    this.closeIfDone();
+    return true;
+  }
+
+  private onWindowUpdate(id: number, buf: Buffer, start: number, end: number): boolean {
+    if (end - start !== 4) return this.fail(E.FRAME_SIZE_ERROR, 'h2_frame_size_error', 'WINDOW_UPDATE of wrong size');
+    const inc = buf.readUInt32BE(start) & MAX_WINDOW;
+    if (id === 0) {
+      if (inc === 0) return this.fail(E.PROTOCOL_ERROR, 'h2_protocol_error', 'WINDOW_UPDATE of 0');
+      this.connSendWindow += inc;
+      if (this.connSendWindow > MAX_WINDOW) return this.fail(E.FLOW_CONTROL_ERROR, 'h2_flow_control_error', 'connection window overflow');
+      if (this.blockedOnConn.size > 0) {
+        for (const s of this.blockedOnConn) this.wantsFlush(s);
+        this.blockedOnConn.clear();
+      }
+      return true;
+    }
+    if (id > this.lastStreamId) return this.fail(E.PROTOCOL_ERROR, 'h2_protocol_error', 'WINDOW_UPDATE on an idle stream');
+    const s = this.streams.get(id);
+    if (s === undefined) return true;
+    if (inc === 0) {
+      s.resetWith(E.PROTOCOL_ERROR);
+      return true;
+    }
+    s.sendWindow += inc;
+    if (s.sendWindow > MAX_WINDOW) {
+      s.resetWith(E.FLOW_CONTROL_ERROR);
+      return true;
+    }
+    s.activeEpoch = this.epoch;
+    if (s.pendingBytes > 0 || s.endQueued) this.wantsFlush(s);
+    return true;
+  }
+
+  // ---- NativeStreamOwner ----
+
+  sendHeaders(s: NativeH2Stream, kv: string[], endStream: boolean): void {
+    const max = HpackEncoder.maxLength(kv);
+    const buf = Buffer.allocUnsafe(FRAME_HEADER + max);
+    const e = this.encoder.encodeInto(kv, buf, FRAME_HEADER);
+    const len = e - FRAME_HEADER;
+    if (len <= this.peerMaxFrame) {
+      fr.putHeader(buf, 0, len, T.HEADERS, F.END_HEADERS | (endStream ? F.END_STREAM : 0), s.id);
+      this.queue(buf.subarray(0, e));
+    } else {
+      this.queue(fr.headersFrames(s.id, buf.subarray(FRAME_HEADER, e), len, endStream, this.peerMaxFrame));
+    }
+  }
+
+  wantsFlush(s: NativeH2Stream): void {
+    if (s.flushQueued) return;
+    s.flushQueued = true;
+    this.flushList.push(s);
+    this.scheduleFlush();
+  }
+
+  consumed(s: NativeH2Stream, n: number): void {
+    s.recvUnacked += n;
+    if (s.recvUnacked >= this.lim.initialStreamWindowSize >> 1 && !s.remoteClosed) {
+      this.queue(fr.windowUpdate(s.id, s.recvUnacked));
+      s.recvWindow += s.recvUnacked;
+      s.recvUnacked = 0;
+    }
+  }
+
+  sendReset(s: NativeH2Stream, code: number): void {
+    this.queue(fr.rstStream(s.id, code));
+  }
+
+  waitSocketDrain(s: NativeH2Stream): void {
+    this.drainWaiters.push(s);
+  }
+
+  streamClosed(s: NativeH2Stream, outcome: StreamOutcome): void {
+    this.streams.delete(s.id);
+    this.blockedOnConn.delete(s);
+    if (outcome === 'complete') this.guard.completedStream();
+    else if (outcome === 'peer_reset' && !this.failed && !this.closed) this.countFlood(this.guard.prematureReset());
+    if (this.streams.size === 0) this.timers.idle(false);
+    this.closeIfDone();
+  }
+
+  debug(msg: string, detail: unknown): void {
+    this.ctx.log.debug(msg, { error: detail instanceof Error ? detail.message : String(detail) });
+  }
+
+  // ---- output ----
+
+  private queue(b: Buffer): void {
+    if (this.closed) return;
+    this.out.push(b);
+    this.outBytes += b.length;
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(flushConnection, this);
+  }
+
+  /** Frames pending response DATA within the windows, then writes everything queued at once. */
+  flush(): void {
+    this.flushScheduled = false;
+    const list = this.flushList;
+    if (list.length > 0) {
+      this.flushList = [];
+      for (let i = 0; i < list.length; i++) {
+        const s = list[i];
+        s.flushQueued = false;
+        if (!s.closed) this.writeData(s);
+      }
+    }
+    const parts = this.out;
+    const n = parts.length;
+    if (n === 0 || this.closed) return;
+    const bytes = this.outBytes;
+    this.out = [];
+    this.outBytes = 0;
+    const sock = this.socket;
+    if (sock.destroyed || sock.writableEnded) return;
+    if (n === 1) sock.write(parts[0]);
+    else if (bytes <= JOIN_LIMIT) sock.write(Buffer.concat(parts, bytes));
+    else {
+      sock.cork();
+      for (let i = 0; i < n; i++) sock.write(parts[i]);
+      sock.uncork();
+    }
+  }
+
+  private writeData(s: NativeH2Stream): void {
+    const pending = s.pending;
+    while (pending.length > 0) {
+      let allow = s.sendWindow < this.connSendWindow ? s.sendWindow : this.connSendWindow;
+      if (allow > this.peerMaxFrame) allow = this.peerMaxFrame;
+      if (allow <= 0) {
+        if (this.connSendWindow <= 0) this.blockedOnConn.add(s);
+        return;
+      }
+      let chunk = pending[0];
+      if (chunk.length <= allow) pending.shift();
+      else {
+        pending[0] = chunk.subarray(allow);
+        chunk = chunk.subarray(0, allow);
+      }
+      const n = chunk.length;
+      s.pendingBytes -= n;
+      s.sendWindow -= n;
+      this.connSendWindow -= n;
+      const last = s.endQueued && pending.length === 0 && s.trailers === null;
+      this.out.push(fr.dataHeader(s.id, n, last), chunk);
+      this.outBytes += FRAME_HEADER + n;
+      if (last) {
+        s.endQueued = false;
+        s.responseSent();
+        return;
+      }
+    }
+    if (s.endQueued) {
+      s.endQueued = false;
+      const t = s.trailers;
+      if (t !== null) this.sendHeaders(s, t.raw() as string[], true);
+      else this.out.push(fr.dataHeader(s.id, 0, true)), (this.outBytes += FRAME_HEADER);
+      s.responseSent();
+      return;
+    }
+    s.fireDrain();
+  }
+
+  private socketDrained(): void {
+    const w = this.drainWaiters;
+    if (w.length === 0) return;
+    this.drainWaiters = [];
+    for (const s of w) if (!s.closed) s.fireDrain();
+  }
+
+  // ---- lifecycle ----
+
+  private sendGoaway(code: number, debug: string): void {
+    if (this.goawaySent) return;
+    this.goawaySent = true;
+    this.queue(fr.goaway(this.lastStreamId, code, debug));
+  }
+
+  private closeIfDone(): void {
+    if (!this.draining || this.closed || this.streams.size > 0) return;
+    this.sendGoaway(E.NO_ERROR, '');
+    this.flush();
+    this.endSocket();
+  }
+
+  /**
+   * FIN after everything queued, then close the socket once it is flushed (the peer may keep its
+   * side open while it holds unread streams); the grace timer covers a peer that stops reading.
+   */
+  private endSocket(): void {
+    if (this.ending) return;
+    this.ending = true;
+    const sock = this.socket;
+    sock.end(() => setImmediate(destroySocket, sock));
+    this.timers.destroyAfterGrace();
+  }
+
+  /** A connection error: count, log, GOAWAY(code), abort every stream, close. Returns false. */
+  private fail(code: number, kind: string, detail: string): boolean {
+    if (this.failed || this.closed) return false;
+    this.failed = true;
+    this.draining = true;
+    this.reader.stop();
+    this.ctx.onProtocolError(kind);
+    const fields = { kind, detail, listener: this.info.listener, remote: `${this.info.remoteAddress}:${this.info.remotePort}` };
+    if (code === E.ENHANCE_YOUR_CALM) this.ctx.log.warn('h2 downstream connection closed: abuse mitigation', { ...fields, active: this.streams.size });
+    else this.ctx.log.warn('h2 downstream connection closed: protocol violation', fields);
+    this.sendGoaway(code, code === E.ENHANCE_YOUR_CALM ? '' : detail.slice(0, 64));
+    for (const s of [...this.streams.values()]) s.connectionClosed('downstream connection error');
+    this.flush();
+    this.endSocket();
+    return false;
+  }
+
+  /** A flood threshold crossed (kind non-null) closes the connection; returns false then. */
+  private countFlood(kind: string | null): boolean {
+    return kind === null ? true : this.fail(E.ENHANCE_YOUR_CALM, kind, kind);
+  }
+
+  /** Refuses a new stream (RST_STREAM), counts it; many in a window count as a rapid reset. */
+  private reject(id: number, code: number, why: string): boolean {
+    if (this.socket.writableLength > MAX_UNREAD_OUT) return this.fail(E.ENHANCE_YOUR_CALM, 'h2_flood', 'refused streams pile up unread');
+    this.queue(fr.rstStream(id, code));
+    this.rejected(id, why);
+    return this.countFlood(this.guard.prematureReset());
+  }
+
+  private rejected(id: number, why: string): void {
+    this.ctx.onProtocolError('h2_rejected_stream');
+    const fields = { stream: id, why, listener: this.info.listener, remote: `${this.info.remoteAddress}:${this.info.remotePort}` };
+    if (this.rejectedLogged) this.ctx.log.debug('h2 downstream stream rejected', fields);
+    else {
+      this.rejectedLogged = true;
+      this.ctx.log.warn('h2 downstream stream rejected (malformed or oversized headers)', fields);
+    }
+  }
+
+  /** The timers decided the connection idled out (or never opened a stream). */
+  private expire(firstStreamMissing: boolean): void {
+    if (firstStreamMissing) this.ctx.onProtocolError('header_timeout');
+    this.draining = true;
+    this.closeIfDone();
+  }
+
+  private peerEnded(): void {
+    for (const s of [...this.streams.values()]) s.connectionClosed('downstream closed the connection');
+    this.draining = true;
+    this.closeIfDone();
+  }
+
+  private handleClose(): void {
+    if (this.closeCbs === null) return;
+    this.closed = true;
+    this.reader.stop();
+    this.timers.stop();
+    for (const s of [...this.streams.values()]) s.connectionClosed('downstream connection closed');
+    const cbs = this.closeCbs;
+    this.closeCbs = null;
+    for (const cb of cbs) cb();
+  }
+}
+
+function destroySocket(s: Duplex): void {
+  s.destroy();
+}
+
+function flushConnection(c: NativeH2Connection): void {
+  c.flush();
+}
