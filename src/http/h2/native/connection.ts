@@ -2,9 +2,8 @@
  * One downstream HTTP/2 connection on a raw socket (h2c with prior knowledge, or h2 after TLS ALPN):
  * the native server codec. Owns: the frame dispatch (RFC 9113 section 6), header blocks and HPACK
  * state, SETTINGS both ways, flow control (our receive windows replenished as the engine consumes
- * request bodies, the peer's send windows respected when framing responses), stream registry and
- * concurrency limit, output batching (all frames of one turn of the event loop go out in one
- * socket write), connection errors (GOAWAY, then close), the abuse mitigations (rapid reset, PING
+ * request bodies; the send side is writer.ts), stream registry and concurrency limit, connection
+ * errors (GOAWAY, then close), the abuse mitigations (rapid reset, PING
  * and SETTINGS floods: GOAWAY(ENHANCE_YOUR_CALM)), drain (GOAWAY, then close when streams are done)
  * and the connection timers (see timers.ts).
  * Must never: throw from a socket event, let one stream's failure touch another stream, exceed a
@@ -14,18 +13,17 @@ import type { Duplex } from 'node:stream';
 import type { ServerConnection, ServeContext } from '../../../api/codec';
 import type { ConnectionInfo } from '../../../api/stream';
 import { HeaderMap } from '../../../api/headers';
-import { HpackDecoder, HpackEncoder, HpackError } from '../hpack';
+import { HpackDecoder, HpackError } from '../hpack';
 import { requestMapFromRaw } from '../headers';
 import { H2FloodGuard, type H2Limits } from '../protect';
 import { NativeH2Stream, type NativeStreamOwner, type StreamOutcome } from './stream';
 import { FrameReader, type FrameSink } from './reader';
+import { FrameWriter } from './writer';
 import { ConnectionTimers } from './timers';
 import { requestFieldsProblem, trailerFieldsProblem } from './validate';
 import * as fr from './frames';
-import { DEFAULT_MAX_FRAME, DEFAULT_WINDOW, E, F, FRAME_HEADER, MAX_WINDOW, S, T } from './frames';
+import { DEFAULT_MAX_FRAME, DEFAULT_WINDOW, E, F, MAX_WINDOW, S, T } from './frames';
 
-/** Outgoing batches up to this size are joined into one buffer; larger ones are corked. */
-const JOIN_LIMIT = 64 * 1024;
 /**
  * Bytes written to the socket and not yet taken by the peer beyond which frames that only answer
  * the peer (PING and SETTINGS ACKs, stream refusals) are a flood: the peer sends but does not read.
@@ -37,7 +35,6 @@ export class NativeH2Connection implements ServerConnection, NativeStreamOwner, 
   epoch = 0;
   private readonly reader: FrameReader;
   private readonly decoder = new HpackDecoder();
-  private readonly encoder = new HpackEncoder();
   private readonly guard: H2FloodGuard;
   private readonly timers: ConnectionTimers;
   private readonly streams = new Map<number, NativeH2Stream>();
@@ -57,20 +54,10 @@ export class NativeH2Connection implements ServerConnection, NativeStreamOwner, 
   private hbBytes = 0;
   private readonly hbLimit: number;
 
-  // Flow control.
-  private peerInitialWindow = DEFAULT_WINDOW;
-  private peerMaxFrame = DEFAULT_MAX_FRAME;
-  private connSendWindow = DEFAULT_WINDOW;
+  // Receive flow control (the send side lives in the writer).
   private connRecvAvail: number;
   private connRecvUnacked = 0;
-  private readonly blockedOnConn = new Set<NativeH2Stream>();
-
-  // Output.
-  private out: Buffer[] = [];
-  private outBytes = 0;
-  private flushScheduled = false;
-  private flushList: NativeH2Stream[] = [];
-  private drainWaiters: NativeH2Stream[] = [];
+  private readonly writer: FrameWriter;
 
   constructor(
     private readonly socket: Duplex,
@@ -87,10 +74,11 @@ export class NativeH2Connection implements ServerConnection, NativeStreamOwner, 
     this.hbLimit = Math.max(lim.maxHeaderListSize * 4, 64 * 1024);
     this.connRecvAvail = Math.max(lim.initialConnectionWindowSize, DEFAULT_WINDOW);
     this.reader = new FrameReader(this, DEFAULT_MAX_FRAME);
+    this.writer = new FrameWriter(socket);
     const nd = (socket as { setNoDelay?: (v: boolean) => void }).setNoDelay;
     if (typeof nd === 'function') nd.call(socket, true);
     // Server preface: our SETTINGS, then the connection window raise.
-    this.queue(
+    this.writer.queue(
       fr.settingsFrame([
         [S.ENABLE_PUSH, 0],
         [S.MAX_CONCURRENT_STREAMS, lim.maxConcurrentStreams],
@@ -98,12 +86,12 @@ export class NativeH2Connection implements ServerConnection, NativeStreamOwner, 
         [S.MAX_HEADER_LIST_SIZE, lim.maxHeaderListSize],
       ]),
     );
-    if (lim.initialConnectionWindowSize > DEFAULT_WINDOW) this.queue(fr.windowUpdate(0, lim.initialConnectionWindowSize - DEFAULT_WINDOW));
+    if (lim.initialConnectionWindowSize > DEFAULT_WINDOW) this.writer.queue(fr.windowUpdate(0, lim.initialConnectionWindowSize - DEFAULT_WINDOW));
     socket.on('data', (c: Buffer) => this.reader.push(c));
     socket.on('end', () => this.peerEnded());
     socket.on('error', (err: Error) => this.debug('h2 downstream socket error', err));
     socket.on('close', () => this.handleClose());
-    socket.on('drain', () => this.socketDrained());
+    socket.on('drain', () => this.writer.socketDrained());
     // A socket handed over by a sniffer may be paused with its first bytes unshifted.
     socket.resume();
     this.timers.idle(true);
@@ -132,8 +120,7 @@ export class NativeH2Connection implements ServerConnection, NativeStreamOwner, 
 
   destroy(): void {
     this.reader.stop();
-    this.out = [];
-    this.outBytes = 0;
+    this.writer.close();
     this.socket.destroy();
     this.handleClose();
   }
@@ -173,7 +160,7 @@ export class NativeH2Connection implements ServerConnection, NativeStreamOwner, 
         if (end - start !== 8) return this.fail(E.FRAME_SIZE_ERROR, 'h2_frame_size_error', 'PING of wrong size');
         if ((flags & F.ACK) !== 0) return true;
         if (!this.countFlood(this.guard.ping())) return false;
-        this.queue(fr.pingAck(buf, start));
+        this.writer.queue(fr.pingAck(buf, start));
         return true;
       case T.GOAWAY:
         return this.onGoaway(id, buf, start, end);
@@ -193,7 +180,7 @@ export class NativeH2Connection implements ServerConnection, NativeStreamOwner, 
     if (this.connRecvAvail < 0) return this.fail(E.FLOW_CONTROL_ERROR, 'h2_flow_control_error', 'connection window exceeded');
     this.connRecvUnacked += flen;
     if (this.connRecvUnacked >= this.lim.initialConnectionWindowSize >> 1) {
-      this.queue(fr.windowUpdate(0, this.connRecvUnacked));
+      this.writer.queue(fr.windowUpdate(0, this.connRecvUnacked));
       this.connRecvAvail += this.connRecvUnacked;
       this.connRecvUnacked = 0;
     }
@@ -257,7 +244,7 @@ export class NativeH2Connection implements ServerConnection, NativeStreamOwner, 
     if (id <= this.lastStreamId) return this.onTrailers(id, raw, size, endStream);
     this.lastStreamId = id;
     if (this.draining || this.failed) {
-      this.queue(fr.rstStream(id, E.REFUSED_STREAM));
+      this.writer.queue(fr.rstStream(id, E.REFUSED_STREAM));
       return true;
     }
     if (this.streams.size >= this.lim.maxConcurrentStreams) return this.reject(id, E.REFUSED_STREAM, 'over max_concurrent_streams');
@@ -276,7 +263,7 @@ export class NativeH2Connection implements ServerConnection, NativeStreamOwner, 
       endStream,
       this.ctx.clock.now(),
       size,
-      this.peerInitialWindow,
+      this.writer.peerInitialWindow,
       this.lim.initialStreamWindowSize,
     );
     if (s.expectedLength > 0 && endStream) {
@@ -331,15 +318,15 @@ export class NativeH2Connection implements ServerConnection, NativeStreamOwner, 
       const v = buf.readUInt32BE(at + 2);
       switch (key) {
         case S.HEADER_TABLE_SIZE:
-          this.encoder.setPeerMaxTableSize(v);
+          this.writer.setPeerTableSize(v);
           break;
         case S.ENABLE_PUSH:
           if (v > 1) return this.fail(E.PROTOCOL_ERROR, 'h2_protocol_error', 'ENABLE_PUSH not 0 or 1');
           break;
         case S.INITIAL_WINDOW_SIZE: {
           if (v > MAX_WINDOW) return this.fail(E.FLOW_CONTROL_ERROR, 'h2_flow_control_error', 'INITIAL_WINDOW_SIZE too large');
-          const delta = v - this.peerInitialWindow;
-          this.peerInitialWindow = v;
+          const delta = v - this.writer.peerInitialWindow;
+          this.writer.peerInitialWindow = v;
           for (const s of this.streams.values()) {
             s.sendWindow += delta;
             if (s.sendWindow > MAX_WINDOW) return this.fail(E.FLOW_CONTROL_ERROR, 'h2_flow_control_error', 'stream window overflow');
@@ -349,13 +336,13 @@ export class NativeH2Connection implements ServerConnection, NativeStreamOwner, 
         }
         case S.MAX_FRAME_SIZE:
           if (v < DEFAULT_MAX_FRAME || v > 0xff_ffff) return this.fail(E.PROTOCOL_ERROR, 'h2_protocol_error', 'MAX_FRAME_SIZE out of range');
-          this.peerMaxFrame = v;
+          this.writer.peerMaxFrame = v;
           break;
         default:
           break; // MAX_CONCURRENT_STREAMS (we never push), MAX_HEADER_LIST_SIZE (advisory), unknown
       }
     }
-    this.queue(fr.SETTINGS_ACK);
+    this.writer.queue(fr.SETTINGS_ACK);
     return true;
   }
 
@@ -374,12 +361,7 @@ export class NativeH2Connection implements ServerConnection, NativeStreamOwner, 
     const inc = buf.readUInt32BE(start) & MAX_WINDOW;
     if (id === 0) {
       if (inc === 0) return this.fail(E.PROTOCOL_ERROR, 'h2_protocol_error', 'WINDOW_UPDATE of 0');
-      this.connSendWindow += inc;
-      if (this.connSendWindow > MAX_WINDOW) return this.fail(E.FLOW_CONTROL_ERROR, 'h2_flow_control_error', 'connection window overflow');
-      if (this.blockedOnConn.size > 0) {
-        for (const s of this.blockedOnConn) this.wantsFlush(s);
-        this.blockedOnConn.clear();
-      }
+      if (!this.writer.addConnectionWindow(inc)) return this.fail(E.FLOW_CONTROL_ERROR, 'h2_flow_control_error', 'connection window overflow');
       return true;
     }
     if (id > this.lastStreamId) return this.fail(E.PROTOCOL_ERROR, 'h2_protocol_error', 'WINDOW_UPDATE on an idle stream');
@@ -402,45 +384,33 @@ export class NativeH2Connection implements ServerConnection, NativeStreamOwner, 
   // ---- NativeStreamOwner ----
 
   sendHeaders(s: NativeH2Stream, kv: string[], endStream: boolean): void {
-    const max = HpackEncoder.maxLength(kv);
-    const buf = Buffer.allocUnsafe(FRAME_HEADER + max);
-    const e = this.encoder.encodeInto(kv, buf, FRAME_HEADER);
-    const len = e - FRAME_HEADER;
-    if (len <= this.peerMaxFrame) {
-      fr.putHeader(buf, 0, len, T.HEADERS, F.END_HEADERS | (endStream ? F.END_STREAM : 0), s.id);
-      this.queue(buf.subarray(0, e));
-    } else {
-      this.queue(fr.headersFrames(s.id, buf.subarray(FRAME_HEADER, e), len, endStream, this.peerMaxFrame));
-    }
+    this.writer.headers(s.id, kv, endStream);
   }
 
   wantsFlush(s: NativeH2Stream): void {
-    if (s.flushQueued) return;
-    s.flushQueued = true;
-    this.flushList.push(s);
-    this.scheduleFlush();
+    this.writer.wantsFlush(s);
   }
 
   consumed(s: NativeH2Stream, n: number): void {
     s.recvUnacked += n;
     if (s.recvUnacked >= this.lim.initialStreamWindowSize >> 1 && !s.remoteClosed) {
-      this.queue(fr.windowUpdate(s.id, s.recvUnacked));
+      this.writer.queue(fr.windowUpdate(s.id, s.recvUnacked));
       s.recvWindow += s.recvUnacked;
       s.recvUnacked = 0;
     }
   }
 
   sendReset(s: NativeH2Stream, code: number): void {
-    this.queue(fr.rstStream(s.id, code));
+    this.writer.queue(fr.rstStream(s.id, code));
   }
 
   waitSocketDrain(s: NativeH2Stream): void {
-    this.drainWaiters.push(s);
+    this.writer.waitSocketDrain(s);
   }
 
   streamClosed(s: NativeH2Stream, outcome: StreamOutcome): void {
     this.streams.delete(s.id);
-    this.blockedOnConn.delete(s);
+    this.writer.forget(s);
     if (outcome === 'complete') this.guard.completedStream();
     else if (outcome === 'peer_reset' && !this.failed && !this.closed) this.countFlood(this.guard.prematureReset());
     if (this.streams.size === 0) this.timers.idle(false);
@@ -451,108 +421,18 @@ export class NativeH2Connection implements ServerConnection, NativeStreamOwner, 
     this.ctx.log.debug(msg, { error: detail instanceof Error ? detail.message : String(detail) });
   }
 
-  // ---- output ----
-
-  private queue(b: Buffer): void {
-    if (this.closed) return;
-    this.out.push(b);
-    this.outBytes += b.length;
-    this.scheduleFlush();
-  }
-
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(flushConnection, this);
-  }
-
-  /** Frames pending response DATA within the windows, then writes everything queued at once. */
-  flush(): void {
-    this.flushScheduled = false;
-    const list = this.flushList;
-    if (list.length > 0) {
-      this.flushList = [];
-      for (let i = 0; i < list.length; i++) {
-        const s = list[i];
-        s.flushQueued = false;
-        if (!s.closed) this.writeData(s);
-      }
-    }
-    const parts = this.out;
-    const n = parts.length;
-    if (n === 0 || this.closed) return;
-    const bytes = this.outBytes;
-    this.out = [];
-    this.outBytes = 0;
-    const sock = this.socket;
-    if (sock.destroyed || sock.writableEnded) return;
-    if (n === 1) sock.write(parts[0]);
-    else if (bytes <= JOIN_LIMIT) sock.write(Buffer.concat(parts, bytes));
-    else {
-      sock.cork();
-      for (let i = 0; i < n; i++) sock.write(parts[i]);
-      sock.uncork();
-    }
-  }
-
-  private writeData(s: NativeH2Stream): void {
-    const pending = s.pending;
-    while (pending.length > 0) {
-      let allow = s.sendWindow < this.connSendWindow ? s.sendWindow : this.connSendWindow;
-      if (allow > this.peerMaxFrame) allow = this.peerMaxFrame;
-      if (allow <= 0) {
-        if (this.connSendWindow <= 0) this.blockedOnConn.add(s);
-        return;
-      }
-      let chunk = pending[0];
-      if (chunk.length <= allow) pending.shift();
-      else {
-        pending[0] = chunk.subarray(allow);
-        chunk = chunk.subarray(0, allow);
-      }
-      const n = chunk.length;
-      s.pendingBytes -= n;
-      s.sendWindow -= n;
-      this.connSendWindow -= n;
-      const last = s.endQueued && pending.length === 0 && s.trailers === null;
-      this.out.push(fr.dataHeader(s.id, n, last), chunk);
-      this.outBytes += FRAME_HEADER + n;
-      if (last) {
-        s.endQueued = false;
-        s.responseSent();
-        return;
-      }
-    }
-    if (s.endQueued) {
-      s.endQueued = false;
-      const t = s.trailers;
-      if (t !== null) this.sendHeaders(s, t.raw() as string[], true);
-      else this.out.push(fr.dataHeader(s.id, 0, true)), (this.outBytes += FRAME_HEADER);
-      s.responseSent();
-      return;
-    }
-    s.fireDrain();
-  }
-
-  private socketDrained(): void {
-    const w = this.drainWaiters;
-    if (w.length === 0) return;
-    this.drainWaiters = [];
-    for (const s of w) if (!s.closed) s.fireDrain();
-  }
-
   // ---- lifecycle ----
 
   private sendGoaway(code: number, debug: string): void {
     if (this.goawaySent) return;
     this.goawaySent = true;
-    this.queue(fr.goaway(this.lastStreamId, code, debug));
+    this.writer.queue(fr.goaway(this.lastStreamId, code, debug));
   }
 
   private closeIfDone(): void {
     if (!this.draining || this.closed || this.streams.size > 0) return;
     this.sendGoaway(E.NO_ERROR, '');
-    this.flush();
+    this.writer.flush();
     this.endSocket();
   }
 
@@ -580,7 +460,7 @@ export class NativeH2Connection implements ServerConnection, NativeStreamOwner, 
     else this.ctx.log.warn('h2 downstream connection closed: protocol violation', fields);
     this.sendGoaway(code, code === E.ENHANCE_YOUR_CALM ? '' : detail.slice(0, 64));
     for (const s of [...this.streams.values()]) s.connectionClosed('downstream connection error');
-    this.flush();
+    this.writer.flush();
     this.endSocket();
     return false;
   }
@@ -593,7 +473,7 @@ export class NativeH2Connection implements ServerConnection, NativeStreamOwner, 
   /** Refuses a new stream (RST_STREAM), counts it; many in a window count as a rapid reset. */
   private reject(id: number, code: number, why: string): boolean {
     if (this.socket.writableLength > MAX_UNREAD_OUT) return this.fail(E.ENHANCE_YOUR_CALM, 'h2_flood', 'refused streams pile up unread');
-    this.queue(fr.rstStream(id, code));
+    this.writer.queue(fr.rstStream(id, code));
     this.rejected(id, why);
     return this.countFlood(this.guard.prematureReset());
   }
@@ -625,6 +505,7 @@ export class NativeH2Connection implements ServerConnection, NativeStreamOwner, 
     if (this.closeCbs === null) return;
     this.closed = true;
     this.reader.stop();
+    this.writer.close();
     this.timers.stop();
     for (const s of [...this.streams.values()]) s.connectionClosed('downstream connection closed');
     const cbs = this.closeCbs;
@@ -637,6 +518,3 @@ function destroySocket(s: Duplex): void {
   s.destroy();
 }
 
-function flushConnection(c: NativeH2Connection): void {
-  c.flush();
-}
