@@ -2,7 +2,8 @@
  * Admin HTTP server on node:http (not a hot path): readiness, stats (Prometheus text and JSON),
  * clusters, listeners, config dump, reload, and a small HTML index. The paths are a user-facing
  * contract (DESIGN.md). It binds exactly the address it is given; choosing a safe default
- * (127.0.0.1) is the config's job. Must never: crash the process because a provider threw or a
+ * (127.0.0.1) is the config's job; requests naming a foreign Host/Origin are refused (host-guard.ts).
+ * Must never: crash the process because a provider threw or a
  * client misbehaved.
  */
 import * as http from 'node:http';
@@ -10,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '../api/filter';
 import type { StatsRegistry } from '../observability/stats';
 import { renderPrometheus, renderStatsJson } from '../observability/prometheus';
+import { AdminHostGuard } from './host-guard';
 
 /** What the admin server asks of the running proxy. Every method may throw: that becomes a 500. */
 export interface AdminProvider {
@@ -28,6 +30,8 @@ export interface AdminProvider {
 
 export interface AdminServerOptions {
   address: { host: string; port: number };
+  /** Host names besides IP literals, localhost and the bind host the API answers to. */
+  allowedHosts?: readonly string[];
   provider: AdminProvider;
   log: Logger;
 }
@@ -195,6 +199,8 @@ export function startAdminServer(opts: AdminServerOptions): Promise<AdminServer>
     }
   }
 
+  const guard = new AdminHostGuard(opts.address.host, opts.allowedHosts);
+
   function onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
     // No handler reads a body: discard whatever was sent.
     req.resume();
@@ -212,6 +218,12 @@ export function startAdminServer(opts: AdminServerOptions): Promise<AdminServer>
       return;
     }
     const method = req.method ?? 'GET';
+    const refused = guard.check(method, req.headers);
+    if (refused !== null) {
+      log.warn('admin: request refused', { path, reason: refused, remote: req.socket.remoteAddress });
+      sendJson(res, 403, { error: refused });
+      return;
+    }
     const allowed = route.method === 'GET' ? method === 'GET' || method === 'HEAD' : method === route.method;
     if (!allowed) {
       const allow = route.method === 'GET' ? 'GET, HEAD' : route.method;

@@ -78,8 +78,15 @@ function readAdmin(issues: Issues, r: Reader): AdminConfig | null {
     issues.add(r.at('admin'), `expected object, null or false, got ${typeName(v)}`);
     return null;
   }
-  const a = readObject(issues, r.at('admin'), v, ['address'])!;
-  return { address: a.address('address') ?? { ...DEFAULTS.adminAddress } };
+  const a = readObject(issues, r.at('admin'), v, ['address', 'allowed_hosts'])!;
+  const hosts: string[] = [];
+  const list = a.array('allowed_hosts');
+  list?.forEach((h, i) => {
+    if (typeof h === 'string' && h.trim() !== '' && !/[\s/]/.test(h.trim())) hosts.push(h.trim());
+    else issues.add(`${a.at('allowed_hosts')}[${i}]`, `expected a host name, got ${JSON.stringify(h)}`);
+  });
+  const address = a.address('address') ?? { ...DEFAULTS.adminAddress };
+  return hosts.length > 0 ? { address, allowed_hosts: hosts } : { address };
 }
 
 function readAccessLog(issues: Issues, r: Reader, baseDir: string): AccessLogConfig | null {

@@ -11,6 +11,8 @@ export interface Address {
 
 export interface AdminConfig {
   address: Address;
+  /** Host names (besides IP literals, localhost and the bind host) the admin API answers to. */
+  allowed_hosts?: string[];
 }
 
 export interface AccessLogConfig {

@@ -86,7 +86,7 @@ export class ProxyServer implements AdminProvider {
         this.bound.set(name, l);
       }
       if (config.admin !== null) {
-        this.admin = await startAdminServer({ address: config.admin.address, provider: this, log: this.log });
+        this.admin = await startAdminServer({ address: config.admin.address, allowedHosts: config.admin.allowed_hosts, provider: this, log: this.log });
       }
     } catch (err) {
       for (const l of this.bound.values()) l.destroy();
