@@ -12,6 +12,7 @@ import type { Clock, FrameError, FrameInfo, RpcCodec, TimerHandle } from '../api
 import { FrameReader, type FrameFailure, type FrameSink } from './frame-reader';
 import type { RpcExchange } from './exchange';
 import { idKey } from './frames';
+import { InflightTable } from './inflight';
 import { WriteBatcher } from './write-batcher';
 import { connectEndpoint, type UpstreamTls } from '../upstream/connect';
 
@@ -33,9 +34,6 @@ export interface ConnOwner {
   debug(msg: string, extra?: object): void;
 }
 
-/** Ids of aborted exchanges remembered so their late responses are dropped quietly. */
-const MAX_ABANDONED = 4096;
-const MAX_ID = 0x7fffffff;
 const MISSED_HEARTBEATS_LIMIT = 3;
 
 export class RpcClientConnection implements FrameSink {
@@ -43,14 +41,12 @@ export class RpcClientConnection implements FrameSink {
   connected = false;
   closed = false;
   /** Multiplex: exchanges waiting for their response, by id. */
-  readonly inflight = new Map<number, RpcExchange>();
+  readonly inflight = new InflightTable<RpcExchange>();
   /** Ping-pong: the one exchange on this connection. */
   current: RpcExchange | null = null;
-  private readonly abandoned = new Map<number, true>();
   private readonly reader: FrameReader;
   /** Frames written in one turn of the event loop go out in one socket write. */
   private readonly out: WriteBatcher;
-  private nextId = 1;
   private connectTimer: TimerHandle | null;
   private tickTimer: TimerHandle | null = null;
   private timedOut = false;
@@ -109,14 +105,19 @@ export class RpcClientConnection implements FrameSink {
     let frame = ex.frame!;
     ex.conn = this;
     if (this.owner.multiplex) {
-      const id = this.allocId();
+      // The exchange holds its id in the table from here on.
+      const id = ex.oneWay ? this.inflight.add(null) : this.inflight.add(ex);
+      if (id < 0) {
+        ex.conn = null;
+        ex.fail(new UpstreamError('overflow', 'too many requests in flight on one upstream connection', true));
+        return;
+      }
+      ex.id = id;
       if (ex.shared) {
         // The downstream's buffer may still be read or sent elsewhere (retry, mirror, local reply)
         // and the write happens later in this turn: never write our id into it.
         frame = this.ownCopy(frame, id);
       } else this.owner.codec.setRequestId(frame, id);
-      ex.id = id;
-      if (!ex.oneWay) this.inflight.set(id, ex);
     } else if (!ex.oneWay) this.current = ex;
     ex.frame = null;
     this.lastUse = this.clock.now();
@@ -142,10 +143,7 @@ export class RpcClientConnection implements FrameSink {
   /** The exchange was aborted: forget it (its late response is dropped). */
   forget(ex: RpcExchange): void {
     if (this.owner.multiplex) {
-      if (this.inflight.get(ex.id) !== ex) return;
-      this.inflight.delete(ex.id);
-      this.abandoned.set(ex.id, true);
-      if (this.abandoned.size > MAX_ABANDONED) this.abandoned.delete(this.abandoned.keys().next().value!);
+      if (!this.inflight.abandon(ex)) return;
       if (this.inflight.size === 0) this.owner.idle(this);
     } else if (this.current === ex) {
       // One exchange per connection: its late response would be taken for the next one's.
@@ -161,13 +159,6 @@ export class RpcClientConnection implements FrameSink {
     this.socket.destroy();
   }
 
-  private allocId(): number {
-    let id = this.nextId;
-    while (this.inflight.has(id)) id = id >= MAX_ID ? 1 : id + 1;
-    this.nextId = id >= MAX_ID ? 1 : id + 1;
-    this.abandoned.delete(id);
-    return id;
-  }
 
   // ---- socket events ----
 
@@ -218,9 +209,8 @@ export class RpcClientConnection implements FrameSink {
         : new UpstreamError('reset', this.failure?.message ?? 'upstream connection closed');
     const victims: RpcExchange[] = [];
     if (this.current !== null) victims.push(this.current);
-    for (const ex of this.inflight.values()) victims.push(ex);
+    for (const ex of this.inflight.drain()) victims.push(ex);
     this.current = null;
-    this.inflight.clear();
     this.owner.onConnClosed(this);
     for (const ex of victims) ex.fail(err);
   }
@@ -267,10 +257,10 @@ export class RpcClientConnection implements FrameSink {
     }
     const ex = this.inflight.get(key);
     if (ex === undefined) {
-      if (!this.abandoned.delete(key)) this.owner.unknownResponse();
+      if (!this.inflight.takeAbandoned(key)) this.owner.unknownResponse();
       return;
     }
-    this.inflight.delete(key);
+    this.inflight.delete(ex);
     ex.deliver(frame, info);
     if (this.inflight.size === 0 && !this.closed) this.owner.idle(this);
   }
@@ -317,7 +307,7 @@ export class RpcClientConnection implements FrameSink {
       this.missedHeartbeats++;
       this.lastHeartbeat = now;
       try {
-        this.out.write(this.owner.codec.heartbeatRequest(this.allocId()));
+        this.out.write(this.owner.codec.heartbeatRequest(Math.max(1, this.inflight.add(null))));
       } catch (e) {
         this.owner.debug('heartbeat request failed', { error: String(e) });
       }

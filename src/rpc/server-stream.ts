@@ -42,6 +42,8 @@ export class RpcServerStream implements ServerStream {
   /** True once the exchange is over for this side: answered, discarded or aborted. */
   done = false;
   paused = false;
+  /** Index in the connection's list of active streams (-1: not in it). */
+  slot = -1;
   private handler: RequestBodyHandler | null = null;
   private started = false;
   private delivered = false;

@@ -46,7 +46,12 @@ export class RpcServerConnection implements ServerConnection, FrameSink, RpcStre
   readonly info: ConnectionInfo;
   private readonly reader: FrameReader;
   private readonly out: WriteBatcher;
-  private readonly active = new Set<RpcServerStream>();
+  /**
+   * Streams in flight, each knowing its index (swap-remove). Not a Set: a Set with constant
+   * add/delete churn rehashes into new tables that V8 chains together, and a promoted obsolete
+   * table keeps every later stream alive through young-generation GCs (see inflight.ts).
+   */
+  private readonly active: RpcServerStream[] = [];
   private closeCbs: Array<() => void> | null = [];
   private drainCbs: Array<() => void> | null = null;
   private pausedStreams = 0;
@@ -84,7 +89,7 @@ export class RpcServerConnection implements ServerConnection, FrameSink, RpcStre
   }
 
   get activeStreams(): number {
-    return this.active.size;
+    return this.active.length;
   }
 
   onClose(cb: () => void): void {
@@ -94,7 +99,7 @@ export class RpcServerConnection implements ServerConnection, FrameSink, RpcStre
 
   drain(): void {
     this.draining = true;
-    if (this.active.size === 0) this.closeGracefully();
+    if (this.active.length === 0) this.closeGracefully();
   }
 
   destroy(): void {
@@ -132,7 +137,7 @@ export class RpcServerConnection implements ServerConnection, FrameSink, RpcStre
    */
   private onEnd(): void {
     this.peerEnded = true;
-    if (this.active.size === 0) this.closeGracefully();
+    if (this.active.length === 0) this.closeGracefully();
     else this.destroy();
   }
 
@@ -142,10 +147,12 @@ export class RpcServerConnection implements ServerConnection, FrameSink, RpcStre
     this.closing = true;
     this.reader.clear();
     this.cancelTimer();
-    if (this.active.size > 0) {
-      const list = [...this.active];
-      this.active.clear();
-      for (const s of list) s.abort('downstream connection closed');
+    if (this.active.length > 0) {
+      const list = this.active.splice(0);
+      for (const s of list) {
+        s.slot = -1;
+        s.abort('downstream connection closed');
+      }
     }
     this.drainCbs = null;
     const cbs = this.closeCbs;
@@ -207,7 +214,7 @@ export class RpcServerConnection implements ServerConnection, FrameSink, RpcStre
     // In-flight exchanges may still finish; nothing more is read.
     this.draining = true;
     this.partialSince = -1;
-    if (this.active.size === 0) this.closeGracefully();
+    if (this.active.length === 0) this.closeGracefully();
   }
 
   private onRequest(frame: Buffer, info: FrameInfo): void {
@@ -227,7 +234,8 @@ export class RpcServerConnection implements ServerConnection, FrameSink, RpcStre
     }
     frameOwners.set(headers, codec);
     const s = new RpcServerStream(this, frame, info, headers, id, this.ctx.clock.now());
-    this.active.add(s);
+    s.slot = this.active.length;
+    this.active.push(s);
     try {
       this.ctx.onStream(s);
     } catch (e) {
@@ -262,8 +270,16 @@ export class RpcServerConnection implements ServerConnection, FrameSink, RpcStre
   }
 
   streamDone(s: RpcServerStream): void {
-    if (!this.active.delete(s)) return;
-    if (this.active.size > 0) return;
+    const i = s.slot;
+    const active = this.active;
+    if (i < 0 || active[i] !== s) return;
+    s.slot = -1;
+    const last = active.pop()!;
+    if (last !== s) {
+      active[i] = last;
+      last.slot = i;
+    }
+    if (active.length > 0) return;
     this.lastActivity = this.ctx.clock.now();
     if (this.draining || this.peerEnded) this.closeGracefully();
     else this.schedule();
@@ -331,7 +347,7 @@ export class RpcServerConnection implements ServerConnection, FrameSink, RpcStre
     const lim = this.ctx.limits;
     let d = Infinity;
     if (this.partialSince >= 0 && lim.headerTimeoutMs > 0) d = this.partialSince + lim.headerTimeoutMs;
-    if (this.active.size === 0 && lim.idleTimeoutMs > 0) {
+    if (this.active.length === 0 && lim.idleTimeoutMs > 0) {
       const i = this.lastActivity + lim.idleTimeoutMs;
       if (i < d) d = i;
     }
@@ -354,7 +370,7 @@ export class RpcServerConnection implements ServerConnection, FrameSink, RpcStre
       this.reader.clear();
       this.partialSince = -1;
       this.draining = true;
-      if (this.active.size > 0) return;
+      if (this.active.length > 0) return;
     }
     this.closeGracefully();
   }

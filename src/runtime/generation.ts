@@ -20,6 +20,7 @@ import type { AccessLog } from '../observability/access-log';
 import { compileRouteTable, type CompiledRoute } from '../router';
 import { ClusterManager } from '../upstream/cluster-manager';
 import { ActiveStream } from '../proxy/active-stream';
+import { tryRpcLane } from '../proxy/rpc-lane';
 import { ClusterStats, ListenerStats, NO_ROUTE_POLICY, type RoutePolicy, type StreamEnv } from '../proxy/stream-env';
 import { RetryBudget, RetryPolicy } from '../proxy/retry-policy';
 import { RateLimiter } from '../proxy/rate-limiter';
@@ -198,7 +199,10 @@ export async function buildGeneration(
         maxFrameBytes: l.limits.max_frame_bytes,
         http2: l.http2,
       },
-      onStream: (stream: ServerStream) => new ActiveStream(env, stream).start(),
+      // RPC requests that need no per-stream engine feature take the fast lane (src/proxy/rpc-lane).
+      onStream: (stream: ServerStream) => {
+        if (!tryRpcLane(env, stream)) new ActiveStream(env, stream).start();
+      },
     };
     listeners.set(l.name, { config: l, env, gen });
   });
