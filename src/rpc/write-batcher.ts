@@ -1,8 +1,8 @@
 /**
  * WriteBatcher: coalesces the frames written to one socket during one turn of the event loop into
  * a single socket write (one syscall instead of one per frame). Frames are queued in order and
- * flushed once the current I/O callback (and everything it triggered synchronously) has run, or
- * at once by flush(). Small batches are joined into one buffer; large ones go out as one writev.
+ * flushed after the poll phase of the current loop turn (setImmediate), so answers produced by
+ * several I/O callbacks of one poll share a write, or at once by flush(). Small batches are joined into one buffer; large ones go out as one writev.
  * Must never: reorder frames, hold a frame past the current turn, or write after discard().
  */
 import type { Writable } from 'node:stream';
@@ -34,7 +34,7 @@ export class WriteBatcher {
     this.bytes += frame.length;
     if (!this.scheduled) {
       this.scheduled = true;
-      process.nextTick(this.flushFn);
+      setImmediate(this.flushFn);
     }
     return !this.socket.writableNeedDrain;
   }
