@@ -147,10 +147,23 @@ export function registerRootContext(factory: RootFactory, rootId: string = ""): 
   onlyFactory = factory;
 }
 
-const contexts = new Map<u32, BaseContext>();
-/** Callbacks mostly hit the same context several times in a row: remember the last lookup. */
-let lastId: u32 = 0;
-let lastCtx: BaseContext | null = null;
+/**
+ * Live contexts: a direct-mapped table indexed by the low bits of the id, with a Map for the ones
+ * whose slot is taken. Hosts hand out ids in sequence, so the streams in flight sit in distinct
+ * slots: creating, finding and forgetting a context costs no hashing and no Map entry.
+ */
+const SLOTS: u32 = 256;
+const slots = new StaticArray<BaseContext | null>(<i32>SLOTS);
+const overflow = new Map<u32, BaseContext>();
+
+function remember(c: BaseContext): void {
+  const i = <i32>(c.id & (SLOTS - 1));
+  const cur = unchecked(slots[i]);
+  if (cur === null || cur.id == c.id) {
+    unchecked(slots[i] = c);
+    if (overflow.size > 0 && overflow.has(c.id)) overflow.delete(c.id);
+  } else overflow.set(c.id, c);
+}
 export const pendingCalls = new Map<u32, BaseContext>();
 
 export function createRoot(id: u32): void {
@@ -161,23 +174,20 @@ export function createRoot(id: u32): void {
     if (rid !== null && factories.has(rid)) f = factories.get(rid);
     else if (factories.has("")) f = factories.get("");
   }
-  const root = f === null ? new RootContext(id) : f(id);
-  contexts.set(id, root);
+  remember(f === null ? new RootContext(id) : f(id));
 }
 
 export function createStream(id: u32, rootId: u32): void {
   const r = find(rootId);
   const root = r !== null && r instanceof RootContext ? changetype<RootContext>(r) : new RootContext(rootId);
-  contexts.set(id, root.createContext(id));
+  remember(root.createContext(id));
 }
 
 export function find(id: u32): BaseContext | null {
-  if (id == lastId && lastCtx !== null) return lastCtx;
-  if (!contexts.has(id)) return null;
-  const c = contexts.get(id);
-  lastId = id;
-  lastCtx = c;
-  return c;
+  const hit = unchecked(slots[<i32>(id & (SLOTS - 1))]);
+  if (hit !== null && hit.id == id) return hit;
+  if (overflow.size == 0 || !overflow.has(id)) return null;
+  return overflow.get(id);
 }
 
 /** The stream context `id`, or null when unknown or not a stream context. */
@@ -193,10 +203,12 @@ export function findRoot(id: u32): RootContext | null {
 }
 
 export function forget(id: u32): void {
-  contexts.delete(id);
-  if (id == lastId) { lastId = 0; lastCtx = null; }
+  const i = <i32>(id & (SLOTS - 1));
+  const hit = unchecked(slots[i]);
+  if (hit !== null && hit.id == id) unchecked(slots[i] = null);
+  else if (overflow.size > 0) overflow.delete(id);
 }
 
 export function isLive(c: BaseContext): bool {
-  return contexts.has(c.id) && contexts.get(c.id) === c;
+  return find(c.id) === c;
 }

@@ -164,12 +164,7 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
       for (let i = 0; i < built.length; i++) fs[i] = built[i].createFilter();
       this.filters = fs;
       // The sinks exist only for streams with filters; without, the router stage is called directly.
-      const sink: ChainSink = {
-        headers: (h, end) => this.forwardHeaders(h, end),
-        data: (c, end) => this.forwardData(c, end),
-        trailers: (t) => this.forwardTrailers(t),
-      };
-      this.reqChain = new FilterChainRunner('request', fs, this, sink, this, this.env.maxBufferBytes);
+      this.reqChain = new FilterChainRunner('request', fs, this, new RequestSink(this), this, this.env.maxBufferBytes);
     }
     stream.attach(this);
     const ov = this.env.overload;
@@ -222,7 +217,8 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
     return this.engineRoute;
   }
 
-  private forwardHeaders(h: HeaderMap, end: boolean): void {
+  /** @internal (chain sink) */
+  forwardHeaders(h: HeaderMap, end: boolean): void {
     const route = this.matchRoute();
     if (route === null) return this.localReply({ status: 404, reason: 'no_route', body: 'no route matched\n' });
     if (route.action === 'direct') {
@@ -326,7 +322,8 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
     this.call.start();
   }
 
-  private forwardData(chunk: Buffer, end: boolean): void {
+  /** @internal (chain sink) */
+  forwardData(chunk: Buffer, end: boolean): void {
     if (this.held !== null) {
       if (chunk.length > 0) this.held.push(chunk);
       if (end) this.held.push(null);
@@ -348,7 +345,8 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
     if (end) call.end(null);
   }
 
-  private forwardTrailers(t: HeaderMap): void {
+  /** @internal (chain sink) */
+  forwardTrailers(t: HeaderMap): void {
     if (this.held !== null) return void this.held.push(t);
     if (this.mirror !== null) this.mirror.end(t);
     const call = this.call;
@@ -375,12 +373,7 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
     this.status = Number(headers.get(':status')) || 0;
     this.respHeaders = headers;
     if (this.filters !== null) {
-      const sink: ChainSink = {
-        headers: (h, e) => this.respond(h, e),
-        data: (c, e) => this.writeDown(c, e),
-        trailers: (t) => this.endDown(t),
-      };
-      this.respChain = new FilterChainRunner('response', this.filters, this, sink, this, this.env.maxBufferBytes);
+      this.respChain = new FilterChainRunner('response', this.filters, this, new ResponseSink(this), this, this.env.maxBufferBytes);
       this.respChain.headers(headers, end);
     } else this.respond(headers, end);
   }
@@ -397,7 +390,8 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
     this.localReply(upstreamFailureReply(f));
   }
 
-  private respond(h: HeaderMap, end: boolean): void {
+  /** @internal (chain sink) */
+  respond(h: HeaderMap, end: boolean): void {
     if (this.stream.upgrade !== undefined && h.get(':status') === '101') return this.switchProtocols(h);
     this.stream.respond(h, end);
     if (end) this.complete();
@@ -438,7 +432,8 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
     });
   }
 
-  private writeDown(chunk: Buffer, end: boolean): void {
+  /** @internal (chain sink) */
+  writeDown(chunk: Buffer, end: boolean): void {
     if (this.done) return;
     if (chunk.length > 0 && !this.stream.write(chunk) && this.call !== null) {
       const call = this.call;
@@ -448,7 +443,8 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
     if (end) this.endDown(null);
   }
 
-  private endDown(t: HeaderMap | null): void {
+  /** @internal (chain sink) */
+  endDown(t: HeaderMap | null): void {
     if (this.done) return;
     this.stream.end(t);
     this.complete();
@@ -581,5 +577,33 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
       duration_ms: Math.round((now - this.stream.startTime) * 1000) / 1000,
       request_id: this.requestId,
     });
+  }
+}
+
+/** Where the request chain's output goes: the router stage. One object per filtered stream. */
+class RequestSink implements ChainSink {
+  constructor(private readonly s: ActiveStream) {}
+  headers(h: HeaderMap, end: boolean): void {
+    this.s.forwardHeaders(h, end);
+  }
+  data(chunk: Buffer, end: boolean): void {
+    this.s.forwardData(chunk, end);
+  }
+  trailers(t: HeaderMap): void {
+    this.s.forwardTrailers(t);
+  }
+}
+
+/** Where the response chain's output goes: the downstream. One object per filtered response. */
+class ResponseSink implements ChainSink {
+  constructor(private readonly s: ActiveStream) {}
+  headers(h: HeaderMap, end: boolean): void {
+    this.s.respond(h, end);
+  }
+  data(chunk: Buffer, end: boolean): void {
+    this.s.writeDown(chunk, end);
+  }
+  trailers(t: HeaderMap): void {
+    this.s.endDown(t);
   }
 }

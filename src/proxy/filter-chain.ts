@@ -49,7 +49,8 @@ function isPromise(r: FilterResult): r is Promise<FilterStatus | void> {
 export class FilterChainRunner {
   private headersPassed = false;
   private paused = false;
-  private readonly queue: QueuedEvent[] = [];
+  /** Events held while the chain is paused; made on first use. */
+  private queue: QueuedEvent[] | null = null;
   private queuedBytes = 0;
   private sourcePaused = false;
   /** Per-filter body buffers, made on the first body chunk (a bodiless stream allocates none). */
@@ -57,6 +58,11 @@ export class FilterChainRunner {
   private bufferBytes: number[] | null = null;
   /** Filter whose body hook is running now (for ctx.bufferedBody). */
   current = -1;
+  /**
+   * The chunk the running body hook sees when its filter holds nothing buffered: passed through
+   * without touching the per-filter buffers (which exist only once a filter buffers).
+   */
+  private passChunk: Buffer | null = null;
   private resumeAt: (() => void) | null = null;
 
   constructor(
@@ -96,18 +102,38 @@ export class FilterChainRunner {
 
   bufferedBody(): Buffer {
     const i = this.current;
-    if (i < 0 || this.buffers === null) return Buffer.alloc(0);
+    if (i < 0) return Buffer.alloc(0);
+    if (this.passChunk !== null) return this.passChunk;
+    if (this.buffers === null) return Buffer.alloc(0);
     const b = this.buffers[i];
     return b.length === 1 ? b[0] : Buffer.concat(b);
   }
 
   setBufferedBody(body: Buffer): void {
     const i = this.current;
-    if (i < 0 || this.buffers === null || this.bufferBytes === null) {
-      throw new Error('setBufferedBody() is only valid inside a body hook');
+    if (i < 0) throw new Error('setBufferedBody() is only valid inside a body hook');
+    if (this.passChunk !== null) {
+      this.passChunk = body;
+      return;
     }
-    this.buffers[i] = [body];
-    this.bufferBytes[i] = body.length;
+    const buffers = this.ensureBuffers();
+    buffers[i] = [body];
+    (this.bufferBytes as number[])[i] = body.length;
+  }
+
+  private ensureBuffers(): Buffer[][] {
+    if (this.buffers === null) {
+      const n = this.filters.length;
+      const buffers: Buffer[][] = new Array(n);
+      const bytes: number[] = new Array(n);
+      for (let i = 0; i < n; i++) {
+        buffers[i] = [];
+        bytes[i] = 0;
+      }
+      this.buffers = buffers;
+      this.bufferBytes = bytes;
+    }
+    return this.buffers;
   }
 
   // ---- phases --------------------------------------------------------------------------------
@@ -137,32 +163,42 @@ export class FilterChainRunner {
 
   private runData(chunk: Buffer, end: boolean, from: number): void {
     const fs = this.filters;
-    if (this.buffers === null) {
-      this.buffers = fs.map(() => []);
-      this.bufferBytes = fs.map(() => 0);
-    }
-    const buffers = this.buffers;
-    const bytes = this.bufferBytes as number[];
     for (let i = from; i < fs.length; i++) {
       const f = fs[i];
       const hook = this.dir === 'request' ? f.onRequestBody : f.onResponseBody;
       if (hook === undefined) continue;
-      buffers[i].push(chunk);
-      bytes[i] += chunk.length;
-      let r: FilterResult;
+      // Nothing buffered for this filter (the common case): the chunk passes without a copy into
+      // its buffer; it is buffered only when the filter stops.
+      const held = this.buffers !== null && this.buffers[i].length > 0;
+      if (held) {
+        this.buffers![i].push(chunk);
+        this.bufferBytes![i] += chunk.length;
+      }
+      const prevCurrent = this.current;
+      const prevPass = this.passChunk;
       this.current = i;
+      this.passChunk = held ? null : chunk;
+      let r: FilterResult;
       try {
         r = hook.call(f, this.ctx, chunk, end);
       } catch (err) {
-        this.current = -1;
+        this.current = prevCurrent;
+        this.passChunk = prevPass;
         return this.events.onFilterError(err);
-      } finally {
-        this.current = -1;
       }
+      const passed = this.passChunk;
+      this.current = prevCurrent;
+      this.passChunk = prevPass;
       if (this.events.isDone()) return;
       if (r === undefined || r === 'continue') {
-        chunk = this.takeBuffer(i);
+        chunk = passed !== null ? passed : this.takeBuffer(i);
         continue;
+      }
+      const buffers = this.ensureBuffers();
+      const bytes = this.bufferBytes as number[];
+      if (passed !== null) {
+        buffers[i].push(passed);
+        bytes[i] += passed.length;
       }
       if (bytes[i] > this.maxBufferBytes) return this.events.onBufferOverflow();
       if (r === 'stop') {
@@ -262,6 +298,7 @@ export class FilterChainRunner {
   }
 
   private enqueue(ev: QueuedEvent): void {
+    if (this.queue === null) this.queue = [];
     this.queue.push(ev);
     if (ev.chunk !== null) {
       this.queuedBytes += ev.chunk.length;
@@ -275,6 +312,7 @@ export class FilterChainRunner {
 
   private drainQueue(): void {
     const q = this.queue;
+    if (q === null) return;
     while (q.length > 0 && !this.paused && this.headersPassed && !this.events.isDone()) {
       const ev = q.shift() as QueuedEvent;
       if (ev.kind === Ev.Data) {

@@ -103,7 +103,7 @@ export function envImports(inst: VmInstance): Record<string, HostFn> {
     proxy_set_effective_context(id: number) {
       if (id === inst.rootId) inst.current = null;
       else {
-        const s = inst.contexts.get(id);
+        const s = inst.contextById(id);
         if (s === undefined) return Status.BadArgument;
         inst.current = s;
       }
@@ -195,7 +195,7 @@ export function envImports(inst: VmInstance): Record<string, HostFn> {
       if (b === undefined) return Status.BadArgument;
       if (b === null) return Status.NotFound;
       const s = inst.current;
-      const eos = s !== null && ((type === 0 && s.eos[0]) || (type === 1 && s.eos[1]));
+      const eos = s !== null && s.eosOf(type);
       m().setU32(retLen, b.length);
       m().setU32(retFlags, eos ? 1 : 0);
       return Status.Ok;
@@ -386,16 +386,38 @@ export function envImports(inst: VmInstance): Record<string, HostFn> {
   for (const name of HOST_FUNCTIONS) {
     const f = fns[name];
     if (f === undefined) throw new Error(`host function ${name} missing`);
-    out[name] = (...a: any[]): number => {
-      try {
-        return f(...a);
-      } catch (err) {
-        if (err instanceof MemoryAccessError) return Status.InvalidMemoryAccess;
-        if (isTrap(err)) throw err;
-        inst.logAt(4, `host function ${name} failed: ${String(err)}`);
-        return Status.InternalFailure;
-      }
-    };
+    out[name] = guarded(inst, name, f);
   }
   return out;
+}
+
+/**
+ * Wraps a host function so a host exception becomes a status (a trap stays a trap). The wrapper
+ * has the function's own arity: no rest-parameter array per host call, and wasm's import call
+ * needs no arity adaptation.
+ */
+function guarded(inst: VmInstance, name: string, f: HostFn): HostFn {
+  const fail = (err: unknown): number => {
+    if (err instanceof MemoryAccessError) return Status.InvalidMemoryAccess;
+    if (isTrap(err)) throw err;
+    inst.logAt(4, `host function ${name} failed: ${String(err)}`);
+    return Status.InternalFailure;
+  };
+  type A = any;
+  switch (f.length) {
+    case 0:
+      return () => { try { return f(); } catch (e) { return fail(e); } };
+    case 1:
+      return (a: A) => { try { return f(a); } catch (e) { return fail(e); } };
+    case 2:
+      return (a: A, b: A) => { try { return f(a, b); } catch (e) { return fail(e); } };
+    case 3:
+      return (a: A, b: A, c: A) => { try { return f(a, b, c); } catch (e) { return fail(e); } };
+    case 4:
+      return (a: A, b: A, c: A, d: A) => { try { return f(a, b, c, d); } catch (e) { return fail(e); } };
+    case 5:
+      return (a: A, b: A, c: A, d: A, e: A) => { try { return f(a, b, c, d, e); } catch (x) { return fail(x); } };
+    default:
+      return (...a: A[]) => { try { return f(...a); } catch (e) { return fail(e); } };
+  }
 }

@@ -19,6 +19,8 @@ import type { WasmStream } from './stream';
 import { LOG_LEVELS } from './abi';
 import { WA, type WaMemory } from './wa';
 import { performance } from 'node:perf_hooks';
+import { ContextList } from './context-list';
+import { COARSE_MIN_BUDGET_MS, TICK_MS, coarseTick, startCoarseClock } from './coarse-clock';
 
 type Fn = (...args: number[]) => number;
 
@@ -88,7 +90,8 @@ export class VmInstance implements QueueOwner {
   dead = false;
   /** The effective context: a stream, or null for the root context. */
   current: WasmStream | null = null;
-  readonly contexts = new Map<number, WasmStream>();
+  /** Live stream contexts (see context-list.ts). */
+  private readonly streams = new ContextList<WasmStream>();
   readonly metrics: WasmMetric[] = [];
   /** Set only while proxy_on_http_call_response runs. */
   httpResponse: HttpCallResult | null = null;
@@ -101,6 +104,8 @@ export class VmInstance implements QueueOwner {
   private depth = 0;
   /** The budget applies once started (module start-up runs at config load, unbudgeted). */
   private budgetMs = 0;
+  /** Whether the budget is judged with the coarse clock (long budgets; see coarse-clock.ts). */
+  private coarse = false;
 
   constructor(readonly plugin: PluginHost, private readonly compiled: CompiledModule) {}
 
@@ -142,6 +147,10 @@ export class VmInstance implements QueueOwner {
       throw new Error('proxy_on_configure rejected the configuration (returned false)');
     }
     this.budgetMs = p.callbackBudgetMs;
+    if (this.budgetMs >= COARSE_MIN_BUDGET_MS) {
+      this.coarse = true;
+      startCoarseClock();
+    }
     this.flush();
   }
 
@@ -151,7 +160,7 @@ export class VmInstance implements QueueOwner {
    * enforced after the fact: the instance is retired, which bounds the damage to one call.
    */
   invoke(fn: Fn, a = 0, b = 0, c = 0, d = 0, e = 0): number {
-    const t0 = this.depth === 0 && this.budgetMs > 0 ? performance.now() : -1;
+    const t0 = this.budgetStart();
     this.depth++;
     let r: number;
     try {
@@ -159,12 +168,87 @@ export class VmInstance implements QueueOwner {
     } finally {
       this.depth--;
     }
+    this.budgetCheck(t0);
+    this.memoryCheck();
+    return r >>> 0;
+  }
+
+  // Stream callbacks: the hot path. A stream brackets the guest calls it makes for one engine hook
+  // (context create + request headers; on_done + on_log + on_delete) with one budgetStart() and
+  // one budgetCheck(): two clock reads per hook instead of two per call. Arguments are passed
+  // exactly (no arity adaptation in the JS-to-wasm wrapper).
+
+  /**
+   * Opens a budget window: -1 when unbudgeted or inside a guest call; a coarse tick encoded as
+   * -(tick + 2) (<= -3) when the budget is long enough for the coarse clock and it runs; else an
+   * exact clock reading (>= 0).
+   */
+  budgetStart(): number {
+    if (this.depth !== 0 || this.budgetMs <= 0) return -1;
+    if (this.coarse) {
+      const t = coarseTick();
+      if (t > 0) return -(t + 2);
+    }
+    return performance.now();
+  }
+
+  /** Throws CallbackBudgetError when the guest calls since budgetStart() `t0` overran the budget. */
+  budgetCheck(t0: number): void {
     if (t0 >= 0) {
       const took = performance.now() - t0;
       if (took > this.budgetMs) throw new CallbackBudgetError(took, this.budgetMs);
+      return;
     }
+    if (t0 > -3) return;
+    // Coarse: within one tick is under TICK_MS (< budget); k ticks spanned mean over (k-1) ticks.
+    const now = coarseTick();
+    const spanned = now - (-t0 - 2);
+    if (spanned <= 1 || now === 0) return;
+    const atLeast = (spanned - 1) * TICK_MS;
+    if (atLeast > this.budgetMs) throw new CallbackBudgetError(atLeast, this.budgetMs);
+  }
+
+  private memoryCheck(): void {
     const max = this.plugin.maxMemory;
     if (max > 0 && this.memory.byteLength > max) throw new MemoryLimitError(this.memory.byteLength, max);
+  }
+
+  /** `fn(id)` with no clock read (see budgetStart); throws on a trap or past max_memory. */
+  call1(fn: Fn, id: number): number {
+    this.depth++;
+    let r: number;
+    try {
+      r = fn(id);
+    } finally {
+      this.depth--;
+    }
+    this.memoryCheck();
+    return r >>> 0;
+  }
+
+  /** `fn(id, a)`, as call1. */
+  call2(fn: Fn, id: number, a: number): number {
+    this.depth++;
+    let r: number;
+    try {
+      r = fn(id, a);
+    } finally {
+      this.depth--;
+    }
+    this.memoryCheck();
+    return r >>> 0;
+  }
+
+  /** `fn(id, a, b)`, as call1. */
+  call3(fn: Fn, id: number, a: number, b: number): number {
+    this.depth++;
+    let r: number;
+    try {
+      r = fn(id, a, b);
+    } finally {
+      this.depth--;
+    }
+    this.memoryCheck();
     return r >>> 0;
   }
 
@@ -174,6 +258,26 @@ export class VmInstance implements QueueOwner {
 
   newContextId(): number {
     return this.nextId++;
+  }
+
+  /** Links a stream context into the live list (once, at context creation). */
+  addContext(s: WasmStream): void {
+    this.streams.add(s);
+  }
+
+  /** Unlinks a stream context (at its deletion). */
+  removeContext(s: WasmStream): void {
+    this.streams.remove(s);
+  }
+
+  /** The live stream context `id`, for proxy_set_effective_context. */
+  contextById(id: number): WasmStream | undefined {
+    return this.streams.byId(id);
+  }
+
+  /** How many stream contexts are live (created and not yet deleted). */
+  get contextCount(): number {
+    return this.streams.size;
   }
 
   /** Records that `s` has deferred actions to apply after the guest call. */
@@ -198,7 +302,7 @@ export class VmInstance implements QueueOwner {
   /** After a trap retired this instance: every stream it held is answered or released. */
   abandonStreams(): void {
     this.touched = [];
-    for (const s of [...this.contexts.values()]) {
+    for (const s of this.streams.toArray()) {
       try {
         s.instanceDied();
       } catch (err) {

@@ -1,7 +1,9 @@
 /**
  * GuestMemory: bounds-checked access to one instance's linear memory, and host→guest copies
  * through the guest's own allocator (`malloc`, else `proxy_on_memory_allocate`). Views are
- * re-taken whenever memory.buffer changes (memory.grow detaches the old ArrayBuffer).
+ * re-taken when an access falls outside them (memory.grow detaches the old ArrayBuffer, whose
+ * views then read length 0). Short guest strings are decoded through a small cache of interned
+ * strings (no allocation for the names and values a filter passes on every request).
  * Also the proxy-wasm header-map wire format (u32 count, u32 sizes, NUL-terminated latin1 bytes).
  * Must never: let an out-of-range guest pointer become a host exception other than
  * MemoryAccessError (host functions turn it into INVALID_MEMORY_ACCESS).
@@ -42,9 +44,15 @@ export class GuestMemory {
     }
   }
 
+  /**
+   * Bounds check. Memory only grows, and growing detaches the old buffer (its views read length
+   * 0), so an access within the current view is valid without re-reading memory.buffer.
+   */
   private check(ptr: number, len: number): void {
+    if (ptr < 0 || len < 0) throw new MemoryAccessError(ptr, len);
+    if (this.buf !== null && ptr + len <= this.u8.length) return;
     this.refresh();
-    if (ptr < 0 || len < 0 || ptr + len > this.u8.length) throw new MemoryAccessError(ptr, len);
+    if (ptr + len > this.u8.length) throw new MemoryAccessError(ptr, len);
   }
 
   /** A view into guest memory (valid until the next call into the guest). */
@@ -64,6 +72,7 @@ export class GuestMemory {
     ptr >>>= 0;
     len >>>= 0;
     this.check(ptr, len);
+    if (len <= INTERN_MAX && (enc === 'latin1' || enc === 'utf8')) return intern(this.u8, ptr, len, enc === 'latin1');
     return this.u8.toString(enc, ptr, ptr + len);
   }
 
@@ -157,6 +166,40 @@ export class GuestMemory {
     this.dv.setUint32(retSize, n, true);
     return Status.Ok;
   }
+}
+
+// ---- short-string interning ----------------------------------------------------------------------
+// Filters pass the same short names and values (header names, small values) on every request;
+// decoding them through Buffer#toString costs an allocation and ~100 ns each. A small direct-mapped
+// cache of decoded strings, verified byte by byte, returns the same (immutable) string instead.
+
+const INTERN_MAX = 32;
+const INTERN_SLOTS = 1024;
+const internCache: string[] = new Array<string>(INTERN_SLOTS).fill('');
+
+/** The latin1 (or, for pure ASCII, UTF-8) string of u8[ptr, ptr+len); len <= INTERN_MAX. */
+function intern(u8: Buffer, ptr: number, len: number, latin1: boolean): string {
+  let h = len * 0x9e3779b1;
+  for (let i = 0; i < len; i++) {
+    const c = u8[ptr + i];
+    if (c >= 0x80 && !latin1) return u8.toString('utf8', ptr, ptr + len);
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  const slot = (h >>> 0) & (INTERN_SLOTS - 1);
+  const hit = internCache[slot];
+  if (hit.length === len) {
+    let same = true;
+    for (let i = 0; i < len; i++) {
+      if (hit.charCodeAt(i) !== u8[ptr + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return hit;
+  }
+  const s = u8.toString('latin1', ptr, ptr + len);
+  internCache[slot] = s;
+  return s;
 }
 
 /** The encoding of a header map's strings: UTF-8 for RPC frame views, latin1 (HTTP header bytes) else. */

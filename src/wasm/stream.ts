@@ -6,7 +6,9 @@
  * Must never: call into the guest re-entrantly or outlive the instance it was created in.
  */
 import type { FilterContext, FilterStatus, HeaderMap, StreamFilter } from '../api';
-import type { VmInstance, GuestExports } from './instance';
+import type { VmInstance } from './instance';
+
+type Fn = (...args: number[]) => number;
 
 export interface DeferredReply {
   status: number;
@@ -29,6 +31,16 @@ const enum Dir {
   Response = 1,
 }
 
+/** run()'s t0 when no budget window is open yet. */
+const LATER = -2;
+
+/** What a hook is, for the held bookkeeping: a body stop before the end only buffers. */
+const enum Kind {
+  Headers = 0,
+  Body = 1,
+  Trailers = 2,
+}
+
 export class WasmStream implements StreamFilter {
   id = 0;
   inst: VmInstance | null = null;
@@ -36,11 +48,16 @@ export class WasmStream implements StreamFilter {
   reqTrailers: HeaderMap | null = null;
   respHeaders: HeaderMap | null = null;
   respTrailers: HeaderMap | null = null;
-  readonly eos: [boolean, boolean] = [false, false];
+  /** End of stream seen on the request / response (proxy_get_buffer_status's flag). */
+  reqEos = false;
+  respEos = false;
   props: Map<string, Buffer> | null = null;
   pendingReply: DeferredReply | null = null;
   /** Bit 1: continue request; bit 2: continue response. */
   pendingContinue = 0;
+  /** Links of the instance's live-context list (VmInstance.addContext). */
+  prevCtx: WasmStream | null = null;
+  nextCtx: WasmStream | null = null;
   /** Directions this filter holds (a stop not yet continued): bit 1 request, bit 2 response. */
   private held = 0;
   private failed = false;
@@ -50,46 +67,72 @@ export class WasmStream implements StreamFilter {
 
   constructor(private readonly plugin: StreamPlugin) {}
 
+  /** End-of-stream flag of body buffer `type` (0 request, 1 response). */
+  eosOf(type: number): boolean {
+    return type === 0 ? this.reqEos : type === 1 ? this.respEos : false;
+  }
+
   // ---- StreamFilter ----------------------------------------------------------------------------
 
   onRequestHeaders(ctx: FilterContext, headers: HeaderMap, endStream: boolean): FilterStatus {
     this.ctx = ctx;
-    if (!this.ensure()) return this.unavailable();
-    this.eos[Dir.Request] = endStream;
-    return this.run('proxy_on_request_headers', 'on_request_headers', Dir.Request, headers.size, endStream ? 1 : 0);
+    let inst = this.inst;
+    if (inst === null) {
+      inst = this.plugin.live();
+      if (inst === null) return this.unavailable();
+      // Context creation and the first hook share one budget window.
+      const t0 = inst.budgetStart();
+      if (!this.create(inst)) return this.unavailable();
+      this.reqEos = endStream;
+      return this.run(inst, t0, 'proxy_on_request_headers', inst.fns.on_request_headers, Dir.Request, Kind.Headers, headers.size, endStream ? 1 : 0);
+    }
+    if (!this.usable()) return this.unavailable();
+    this.reqEos = endStream;
+    return this.run(inst, LATER, 'proxy_on_request_headers', inst.fns.on_request_headers, Dir.Request, Kind.Headers, headers.size, endStream ? 1 : 0);
   }
 
-  onRequestBody(ctx: FilterContext, _chunk: Buffer, endStream: boolean): FilterStatus {
+  onRequestBody(ctx: FilterContext, chunk: Buffer, endStream: boolean): FilterStatus {
     if (!this.usable()) return this.unavailable();
-    this.eos[Dir.Request] = endStream;
-    return this.run('proxy_on_request_body', 'on_request_body', Dir.Request, ctx.bufferedBody('request').length, endStream ? 1 : 0);
+    // The request already ended (end_of_stream on its headers): an empty end-of-stream chunk
+    // carries nothing the guest has not been told (proxy-wasm skips the body callback then).
+    if (this.reqEos && endStream && chunk.length === 0) return this.passEmpty(Dir.Request);
+    this.reqEos = endStream;
+    const inst = this.inst!;
+    const size = ctx.bufferedBody('request').length;
+    return this.run(inst, LATER, 'proxy_on_request_body', inst.fns.on_request_body, Dir.Request, Kind.Body, size, endStream ? 1 : 0);
   }
 
   onRequestTrailers(_ctx: FilterContext, trailers: HeaderMap): FilterStatus {
     if (!this.usable()) return this.unavailable();
     this.reqTrailers = trailers;
-    this.eos[Dir.Request] = true;
-    return this.run('proxy_on_request_trailers', 'on_request_trailers', Dir.Request, trailers.size, 0);
+    this.reqEos = true;
+    const inst = this.inst!;
+    return this.run(inst, LATER, 'proxy_on_request_trailers', inst.fns.on_request_trailers, Dir.Request, Kind.Trailers, trailers.size, -1);
   }
 
   onResponseHeaders(_ctx: FilterContext, headers: HeaderMap, endStream: boolean): FilterStatus {
     if (!this.usable()) return this.unavailable();
     this.respHeaders = headers;
-    this.eos[Dir.Response] = endStream;
-    return this.run('proxy_on_response_headers', 'on_response_headers', Dir.Response, headers.size, endStream ? 1 : 0);
+    this.respEos = endStream;
+    const inst = this.inst!;
+    return this.run(inst, LATER, 'proxy_on_response_headers', inst.fns.on_response_headers, Dir.Response, Kind.Headers, headers.size, endStream ? 1 : 0);
   }
 
-  onResponseBody(ctx: FilterContext, _chunk: Buffer, endStream: boolean): FilterStatus {
+  onResponseBody(ctx: FilterContext, chunk: Buffer, endStream: boolean): FilterStatus {
     if (!this.usable()) return this.unavailable();
-    this.eos[Dir.Response] = endStream;
-    return this.run('proxy_on_response_body', 'on_response_body', Dir.Response, ctx.bufferedBody('response').length, endStream ? 1 : 0);
+    if (this.respEos && endStream && chunk.length === 0) return this.passEmpty(Dir.Response);
+    this.respEos = endStream;
+    const inst = this.inst!;
+    const size = ctx.bufferedBody('response').length;
+    return this.run(inst, LATER, 'proxy_on_response_body', inst.fns.on_response_body, Dir.Response, Kind.Body, size, endStream ? 1 : 0);
   }
 
   onResponseTrailers(_ctx: FilterContext, trailers: HeaderMap): FilterStatus {
     if (!this.usable()) return this.unavailable();
     this.respTrailers = trailers;
-    this.eos[Dir.Response] = true;
-    return this.run('proxy_on_response_trailers', 'on_response_trailers', Dir.Response, trailers.size, 0);
+    this.respEos = true;
+    const inst = this.inst!;
+    return this.run(inst, LATER, 'proxy_on_response_trailers', inst.fns.on_response_trailers, Dir.Response, Kind.Trailers, trailers.size, -1);
   }
 
   onLog(): void {
@@ -106,19 +149,16 @@ export class WasmStream implements StreamFilter {
     return this.inst !== null && !this.failed && !this.inst.dead;
   }
 
-  /** Creates the guest stream context on first use. */
-  private ensure(): boolean {
-    if (this.inst !== null) return this.usable();
-    const inst = this.plugin.live();
-    if (inst === null) return false;
+  /** Creates the guest stream context (first hook); the caller has opened the budget window. */
+  private create(inst: VmInstance): boolean {
     this.inst = inst;
     this.id = inst.newContextId();
-    inst.contexts.set(this.id, this);
+    inst.addContext(this);
     const create = inst.fns.on_context_create;
     if (create === undefined) return true;
     inst.current = this;
     try {
-      inst.invoke(create, this.id, inst.rootId);
+      inst.call2(create, this.id, inst.rootId);
     } catch (err) {
       inst.current = null;
       this.fail(inst, err, 'proxy_on_context_create');
@@ -126,6 +166,12 @@ export class WasmStream implements StreamFilter {
     }
     inst.current = null;
     return true;
+  }
+
+  /** A skipped body callback: what the chain would have got from a guest that continued. */
+  private passEmpty(dir: Dir): FilterStatus {
+    this.held &= ~(dir === Dir.Request ? 1 : 2);
+    return 'continue';
   }
 
   /** The plugin cannot serve this stream (no instance, or its instance died). */
@@ -143,25 +189,32 @@ export class WasmStream implements StreamFilter {
     this.plugin.trapped(inst, err, where);
   }
 
-  private run(where: string, hook: keyof GuestExports, dir: Dir, a: number, b: number): FilterStatus {
-    const inst = this.inst!;
-    const fn = inst.fns[hook];
+  /**
+   * Calls hook `fn` (b < 0: a two-argument hook, trailers) inside the budget window opened at
+   * `t0` (LATER: opened here, only when the hook is exported), then maps its answer: 0 → continue,
+   * else stop; a pending local reply wins.
+   */
+  private run(inst: VmInstance, t0: number, where: string, fn: Fn | undefined, dir: Dir, kind: Kind, a: number, b: number): FilterStatus {
     const bit = dir === Dir.Request ? 1 : 2;
     this.held &= ~bit; // the chain called in again: whatever held it has passed
-    if (fn === undefined) return 'continue';
+    if (fn === undefined) {
+      if (t0 === -1 || t0 === LATER) return 'continue';
+      // A context was just created in this window: its time still counts.
+      try {
+        inst.budgetCheck(t0);
+      } catch (err) {
+        return this.trappedIn(inst, err, 'proxy_on_context_create');
+      }
+      return 'continue';
+    }
+    if (t0 === LATER) t0 = inst.budgetStart();
     let rc: number;
     inst.current = this;
     try {
-      rc = inst.invoke(fn, this.id, a, b);
+      rc = b < 0 ? inst.call2(fn, this.id, a) : inst.call3(fn, this.id, a, b);
+      inst.budgetCheck(t0);
     } catch (err) {
-      inst.current = null;
-      this.pendingReply = null;
-      this.pendingContinue = 0;
-      this.fail(inst, err, where);
-      if (this.plugin.failOpen) return 'continue';
-      this.replied = true;
-      this.ctx!.sendLocalReply({ status: 500, reason: 'internal_error', body: 'wasm plugin failed\n', details: 'wasm_trap' });
-      return 'stop';
+      return this.trappedIn(inst, err, where);
     }
     inst.current = null;
     const reply = this.pendingReply;
@@ -172,16 +225,33 @@ export class WasmStream implements StreamFilter {
       inst.flush();
       return 'stop';
     }
-    let status: FilterStatus = rc === 0 ? 'continue' : 'stop';
+    if (rc === 0) {
+      if ((this.pendingContinue & bit) !== 0) this.pendingContinue &= ~bit;
+      inst.flush();
+      return 'continue';
+    }
     if ((this.pendingContinue & bit) !== 0) {
       // Continuing from inside the callback that stopped: the stop is undone.
       this.pendingContinue &= ~bit;
-      status = 'continue';
+      inst.flush();
+      return 'continue';
     }
     // A body stop before the end only buffers; every other stop holds the stream.
-    if (status === 'stop' && (hook.endsWith('headers') || hook.endsWith('trailers') || this.eos[dir])) this.held |= bit;
+    if (kind !== Kind.Body || (dir === Dir.Request ? this.reqEos : this.respEos)) this.held |= bit;
     inst.flush();
-    return status;
+    return 'stop';
+  }
+
+  /** A guest call trapped or overran: fail this stream (500, or continue when fail_open). */
+  private trappedIn(inst: VmInstance, err: unknown, where: string): FilterStatus {
+    inst.current = null;
+    this.pendingReply = null;
+    this.pendingContinue = 0;
+    this.fail(inst, err, where);
+    if (this.plugin.failOpen) return 'continue';
+    this.replied = true;
+    this.ctx!.sendLocalReply({ status: 500, reason: 'internal_error', body: 'wasm plugin failed\n', details: 'wasm_trap' });
+    return 'stop';
   }
 
   private sendReply(r: DeferredReply): void {
@@ -234,40 +304,48 @@ export class WasmStream implements StreamFilter {
     ctx.sendLocalReply({ status: 500, reason: 'internal_error', body: 'wasm plugin failed\n', details: 'wasm_instance_died' });
   }
 
-  /** on_done + on_log (once), then on_delete when `del`. */
+  /**
+   * on_done + on_log (once), then on_delete when `del`: the calls of one engine hook share one
+   * budget window, checked after the last of them.
+   */
   private end(del: boolean): void {
     const inst = this.inst;
     if (inst === null || this.ended) return;
     if (!del && this.logged) return;
-    const alive = !this.failed && !inst.dead;
-    if (!this.logged) {
+    if (this.failed || inst.dead) {
       this.logged = true;
-      if (alive && !this.call(inst, 'on_done', 'proxy_on_done')) return this.drop(inst);
-      if (alive && !this.call(inst, 'on_log', 'proxy_on_log')) return this.drop(inst);
+      if (del) this.drop(inst);
+      return;
     }
-    if (!del) return;
-    if (alive) this.call(inst, 'on_delete', 'proxy_on_delete');
-    this.drop(inst);
+    const t0 = inst.budgetStart();
+    let where = 'proxy_on_done';
+    inst.current = this;
+    try {
+      if (!this.logged) {
+        this.logged = true;
+        const f = inst.fns;
+        if (f.on_done !== undefined) inst.call1(f.on_done, this.id);
+        where = 'proxy_on_log';
+        if (f.on_log !== undefined) inst.call1(f.on_log, this.id);
+      }
+      if (del) {
+        where = 'proxy_on_delete';
+        const d = inst.fns.on_delete;
+        if (d !== undefined) inst.call1(d, this.id);
+      }
+      inst.budgetCheck(t0);
+    } catch (err) {
+      inst.current = null;
+      this.fail(inst, err, where);
+      return this.drop(inst);
+    }
+    inst.current = null;
+    inst.flush();
+    if (del) this.drop(inst);
   }
 
   private drop(inst: VmInstance): void {
     this.ended = true;
-    inst.contexts.delete(this.id);
-  }
-
-  private call(inst: VmInstance, hook: keyof GuestExports, where: string): boolean {
-    const fn = inst.fns[hook];
-    if (fn === undefined) return true;
-    inst.current = this;
-    try {
-      inst.invoke(fn, this.id);
-    } catch (err) {
-      inst.current = null;
-      this.fail(inst, err, where);
-      return false;
-    }
-    inst.current = null;
-    inst.flush();
-    return true;
+    inst.removeContext(this);
   }
 }
