@@ -1,14 +1,13 @@
 /**
- * Header translation between node:http2 header lists and the protocol-neutral HeaderMap, both
- * ways and for both legs. Owns: which fields HTTP/2 forbids (connection-specific fields, `te`
- * other than "trailers"), Host ↔ `:authority`, pseudo-header filtering, cookie joining.
- * Must never: validate field syntax (nghttp2 and node do), or keep a forbidden field in a map
- * handed to node (node throws on them).
+ * Header translation between HTTP/2 header lists (the flat name, value, ... lists HPACK reads and
+ * writes) and the protocol-neutral HeaderMap, both ways and for both legs. Owns: which fields
+ * HTTP/2 forbids (connection-specific fields, `te` other than "trailers"), Host ↔ `:authority`,
+ * pseudo-header order and filtering, cookie joining.
+ * Must never: validate field syntax (native/validate.ts does, for what clients send), or emit a
+ * forbidden field.
  */
-import type { OutgoingHttpHeaders } from 'node:http2';
 import { HeaderMap } from '../../api/headers';
 
-type Obj = Record<string, string | string[]>;
 
 /** Connection-specific fields HTTP/2 forbids (RFC 9113 8.2.2), `te` handled separately. */
 export function isConnectionSpecific(name: string): boolean {
@@ -103,22 +102,31 @@ export function trailerMapFromRaw(raw: readonly string[] | undefined): HeaderMap
   return kv.length === 0 ? null : new HeaderMap(kv);
 }
 
-function put(o: Obj, name: string, value: string): void {
-  const prev = o[name];
-  if (prev === undefined) o[name] = value;
-  else if (typeof prev === 'string') o[name] = [prev, value];
-  else prev.push(value);
+/** Response head → the flat list HPACK encodes: `:status` first, forbidden fields dropped. */
+export function responseKvH2(h: HeaderMap, status: number): string[] {
+  const kv = h.raw();
+  const out: string[] = [':status', String(status)];
+  for (let i = 0; i < kv.length; i += 2) {
+    const name = kv[i];
+    if (name.charCodeAt(0) === 0x3a || isConnectionSpecific(name) || name === 'te' || name === 'host') continue;
+    out.push(name, kv[i + 1]);
+  }
+  return out;
 }
 
 /**
- * HeaderMap (from any downstream protocol) → request headers for node:http2. Drops forbidden
- * fields and other pseudo-headers, maps `host` to `:authority` when absent (else the endpoint's
- * authority), fills `:method`, `:path`, `:scheme` ("http"), and adds `te: trailers` to gRPC
- * requests that lost it on an HTTP/1.1 leg.
+ * HeaderMap (from any downstream protocol) → the flat request field list the native client
+ * HPACK-encodes: the same rules as requestHeadersToH2, pseudo-headers first in the order
+ * :method, :scheme, :authority, :path (:scheme and :path omitted for CONNECT), repeated fields
+ * kept as separate entries.
  */
-export function requestHeadersToH2(h: HeaderMap, defaultAuthority: string): OutgoingHttpHeaders {
-  const o: Obj = Object.create(null) as Obj;
+export function requestKvH2(h: HeaderMap, defaultAuthority: string): string[] {
   const kv = h.raw();
+  const out: string[] = ['', '', '', '', '', '', '', ''];
+  let method: string | undefined;
+  let scheme: string | undefined;
+  let authority: string | undefined;
+  let path: string | undefined;
   let host: string | undefined;
   let te = false;
   let grpc = false;
@@ -126,7 +134,20 @@ export function requestHeadersToH2(h: HeaderMap, defaultAuthority: string): Outg
     const name = kv[i];
     const value = kv[i + 1];
     if (name.charCodeAt(0) === 0x3a) {
-      if (isRequestPseudo(name) && o[name] === undefined) o[name] = value;
+      switch (name) {
+        case ':method':
+          if (method === undefined) method = value;
+          break;
+        case ':scheme':
+          if (scheme === undefined) scheme = value;
+          break;
+        case ':authority':
+          if (authority === undefined) authority = value;
+          break;
+        case ':path':
+          if (path === undefined) path = value;
+          break;
+      }
       continue;
     }
     if (isConnectionSpecific(name)) continue;
@@ -137,50 +158,48 @@ export function requestHeadersToH2(h: HeaderMap, defaultAuthority: string): Outg
       case 'te':
         if (value === 'trailers' && !te) {
           te = true;
-          o.te = value;
+          out.push(name, value);
         }
         continue;
       case 'content-type':
         if (value.startsWith('application/grpc')) grpc = true;
         break;
     }
-    put(o, name, value);
+    out.push(name, value);
   }
-  if (o[':authority'] === undefined) o[':authority'] = host ?? defaultAuthority;
-  if (o[':method'] === undefined) o[':method'] = 'GET';
-  if (o[':method'] !== 'CONNECT') {
-    if (o[':path'] === undefined) o[':path'] = '/';
-    if (o[':scheme'] === undefined) o[':scheme'] = 'http';
+  if (method === undefined) method = 'GET';
+  out[0] = ':method';
+  out[1] = method;
+  let at = 2;
+  if (method !== 'CONNECT') {
+    out[2] = ':scheme';
+    out[3] = scheme ?? 'http';
+    at = 4;
   }
-  if (grpc && !te) o.te = 'trailers';
-  return o;
-}
-
-/** HeaderMap with `:status` → response headers for node:http2 (forbidden fields dropped). */
-export function responseHeadersToH2(h: HeaderMap, status: number): OutgoingHttpHeaders {
-  const o: Obj = Object.create(null) as Obj;
-  const out = o as OutgoingHttpHeaders;
-  out[':status'] = status;
-  const kv = h.raw();
-  for (let i = 0; i < kv.length; i += 2) {
-    const name = kv[i];
-    if (name.charCodeAt(0) === 0x3a || isConnectionSpecific(name) || name === 'te' || name === 'host') continue;
-    put(o, name, kv[i + 1]);
+  out[at] = ':authority';
+  out[at + 1] = authority ?? host ?? defaultAuthority;
+  at += 2;
+  if (method !== 'CONNECT') {
+    out[at] = ':path';
+    out[at + 1] = path ?? '/';
+    at += 2;
   }
+  if (at < 8) out.splice(at, 8 - at);
+  if (grpc && !te) out.push('te', 'trailers');
   return out;
 }
 
-/** Trailers → node:http2 trailers; an empty object when there are none (node then ends with DATA). */
-export function trailersToH2(t: HeaderMap | null | undefined): OutgoingHttpHeaders {
-  const o: Obj = Object.create(null) as Obj;
-  if (t === null || t === undefined) return o;
+/** Trailers without the fields HTTP/2 trailers must not carry; null when nothing is left. */
+export function trailersForH2(t: HeaderMap | null | undefined): HeaderMap | null {
+  if (t === null || t === undefined) return null;
   const kv = t.raw();
+  const out: string[] = [];
   for (let i = 0; i < kv.length; i += 2) {
     const name = kv[i];
     if (name.charCodeAt(0) === 0x3a || isConnectionSpecific(name) || name === 'te' || name === 'host' || name === 'content-length') {
       continue;
     }
-    put(o, name, kv[i + 1]);
+    out.push(name, kv[i + 1]);
   }
-  return o;
+  return out.length === 0 ? null : new HeaderMap(out);
 }

@@ -1,7 +1,7 @@
 /**
  * The HTTP/2 codec: a ListenerProtocol named "http2" (the native server codec on the raw socket,
  * native/ with HPACK from hpack/; h2c with prior knowledge, or h2 after TLS ALPN), an
- * UpstreamProtocol named "http2" (node:http2 client sessions), the HTTP/1.1 + h2c listener named
+ * UpstreamProtocol named "http2" (native client sessions, native/client-*), the HTTP/1.1 + h2c listener named
  * "http" that sniffs the connection preface, and the gRPC helpers. Owns: wiring only. Must never: hold per-connection
  * state.
  */
@@ -30,7 +30,7 @@ export {
   encodeGrpcMessage,
   decodeGrpcMessage,
 } from './grpc';
-export { requestMapFromRaw, requestHeadersToH2, responseHeadersToH2, isConnectionSpecific } from './headers';
+export { requestMapFromRaw, requestKvH2, responseKvH2, isConnectionSpecific } from './headers';
 
 /**
  * A downstream HTTP/2 (h2c, prior knowledge) listener protocol with the given tunables; a

@@ -11,11 +11,10 @@ import type { Clock } from '../../api/clock';
 import type { HeaderMap } from '../../api/headers';
 import type { PoolOptions, UpstreamPool, UpstreamRequest, UpstreamResponseHandler } from '../../api/stream';
 import { UpstreamError } from '../../api/errors';
-import { H2ClientSession, type H2SessionOwner, type H2SessionTimings } from './client-session';
-import { H2Exchange, type H2ExchangeOwner } from './client-exchange';
-import { requestHeadersToH2 } from './headers';
+import { H2ClientSession, type H2SessionOwner, type H2SessionTimings, type SecureClientOptions } from './native/client-session';
+import { H2Exchange, type H2ExchangeOwner } from './native/client-exchange';
+import { requestKvH2 } from './headers';
 import { poolTls, tlsConnectOptions } from '../../upstream/connect';
-import type { SecureClientOptions } from './client-session';
 
 const DEFAULT_PING_INTERVAL_MS = 30_000;
 const DEFAULT_PING_TIMEOUT_MS = 10_000;
@@ -40,7 +39,7 @@ export class H2Pool implements UpstreamPool, H2SessionOwner, H2ExchangeOwner {
   private readonly secure: SecureClientOptions | null;
 
   constructor(
-    endpoint: { host: string; port: number },
+    private readonly endpoint: { host: string; port: number },
     private readonly options: PoolOptions,
     private readonly clock: Clock,
   ) {
@@ -71,7 +70,7 @@ export class H2Pool implements UpstreamPool, H2SessionOwner, H2ExchangeOwner {
   }
 
   request(headers: HeaderMap, endStream: boolean, handler: UpstreamResponseHandler): UpstreamRequest {
-    const ex = new H2Exchange(this, requestHeadersToH2(headers, this.authority), endStream, handler);
+    const ex = new H2Exchange(this, requestKvH2(headers, this.authority), endStream, handler);
     if (this.destroyed || this.closing) {
       ex.fail(new UpstreamError('connect_failure', 'connection pool is closed', true));
       return ex;
@@ -210,7 +209,7 @@ export class H2Pool implements UpstreamPool, H2SessionOwner, H2ExchangeOwner {
 
   private connect(): void {
     this.connecting++;
-    this.sessions.push(new H2ClientSession(this, this.authority, this.clock, this.timings, this.secure));
+    this.sessions.push(new H2ClientSession(this, this.endpoint.host, this.endpoint.port, this.clock, this.timings, this.secure));
   }
 
   private remove(s: H2ClientSession): void {

@@ -1,5 +1,6 @@
 /**
- * Splits a downstream HTTP/2 byte stream into frames: checks the client connection preface, then
+ * Splits an HTTP/2 byte stream into frames: on a server connection checks the client connection
+ * preface first (a client connection expects none), then
  * hands each complete frame to its sink as (type, flags, stream id, buffer, payload start, end)
  * without copying when the frame lies inside one chunk. Frames split across chunks are joined.
  * Owns: reassembly and the frame-size limit. Must never: interpret a frame, buffer more than one
@@ -24,7 +25,11 @@ export class FrameReader {
     private readonly sink: FrameSink,
     /** Our SETTINGS_MAX_FRAME_SIZE. */
     private readonly maxFrame: number,
-  ) {}
+    /** False on a client connection: the server sends no preface, only its SETTINGS. */
+    expectPreface = true,
+  ) {
+    if (!expectPreface) this.prefaceLeft = 0;
+  }
 
   push(chunk: Buffer): void {
     if (this.failed) return;

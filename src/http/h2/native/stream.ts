@@ -11,7 +11,7 @@
 import { HeaderMap } from '../../../api/headers';
 import type { ConnectionInfo, LocalReply, RequestBodyHandler, ServerStream } from '../../../api/stream';
 import { encodeGrpcMessage, grpcStatusFromReply, isGrpc } from '../grpc';
-import { isConnectionSpecific } from '../headers';
+import { responseKvH2, trailersForH2 } from '../headers';
 import { E } from './frames';
 
 /** How a stream ended, for the connection's rapid-reset accounting. */
@@ -143,7 +143,7 @@ export class NativeH2Stream implements ServerStream {
     let status = Number(headers.get(':status'));
     if (!(status >= 200 && status <= 999)) status = status >= 100 && status < 200 ? 502 : 500;
     const end = endStream || this.isHead || status === 204 || status === 304;
-    const kv = responseKv(headers, status);
+    const kv = responseKvH2(headers, status);
     this.bytesSent += 9 + headers.size * 8;
     if (end) this.responseDone = true;
     // endStream: one HEADERS frame with END_STREAM (gRPC Trailers-Only when it carries grpc-status).
@@ -171,7 +171,7 @@ export class NativeH2Stream implements ServerStream {
     this.responseDone = true;
     this.drainCb = null;
     this.endQueued = true;
-    const t = trailers === null || trailers === undefined ? null : trailerKvMap(trailers);
+    const t = trailers === null || trailers === undefined ? null : trailersForH2(trailers);
     this.trailers = t;
     if (t !== null) this.bytesSent += t.size * 8;
     this.owner.wantsFlush(this);
@@ -280,8 +280,8 @@ export class NativeH2Stream implements ServerStream {
     this.close();
   }
 
-  /** The connection wrote the END_STREAM of our response. */
-  responseSent(): void {
+  /** The connection wrote the END_STREAM of our response (OutStream). */
+  endSent(): void {
     this.responseComplete();
   }
 
@@ -392,30 +392,6 @@ export class NativeH2Stream implements ServerStream {
 
 function deliverInbox(s: NativeH2Stream): void {
   s.deliver();
-}
-
-/** Response head → the flat list HPACK encodes: `:status` first, forbidden fields dropped. */
-function responseKv(h: HeaderMap, status: number): string[] {
-  const kv = h.raw();
-  const out: string[] = [':status', String(status)];
-  for (let i = 0; i < kv.length; i += 2) {
-    const name = kv[i];
-    if (name.charCodeAt(0) === 0x3a || isConnectionSpecific(name) || name === 'te' || name === 'host') continue;
-    out.push(name, kv[i + 1]);
-  }
-  return out;
-}
-
-/** Trailers without the fields HTTP/2 trailers must not carry; null when nothing is left. */
-function trailerKvMap(t: HeaderMap): HeaderMap | null {
-  const kv = t.raw();
-  const out: string[] = [];
-  for (let i = 0; i < kv.length; i += 2) {
-    const name = kv[i];
-    if (name.charCodeAt(0) === 0x3a || isConnectionSpecific(name) || name === 'te' || name === 'host' || name === 'content-length') continue;
-    out.push(name, kv[i + 1]);
-  }
-  return out.length === 0 ? null : new HeaderMap(out);
 }
 
 /** Copies a local reply's extra headers (no pseudo-headers, no content-length); reports content-type. */

@@ -3,13 +3,14 @@
  * go to the socket in one write (flushed from setImmediate, so responses finished by several I/O
  * callbacks of one poll share a syscall); response DATA is framed at flush time within the peer's
  * stream and connection windows and its SETTINGS_MAX_FRAME_SIZE, with END_STREAM on the last DATA
- * frame or the trailers; HEADERS are HPACK-encoded when queued (encoder state follows wire order).
+ * frame or the trailers (a server stream's response or a client exchange's request: OutStream);
+ * HEADERS are HPACK-encoded when queued (encoder state follows wire order).
  * Owns: the send windows, the HPACK encoder, the flush list and the socket-drain waiters.
  * Must never: exceed a send window, reorder a stream's frames, or write after close().
  */
 import type { Duplex } from 'node:stream';
 import { HpackEncoder } from '../hpack';
-import type { NativeH2Stream } from './stream';
+import type { OutStream } from './out-stream';
 import * as fr from './frames';
 import { DEFAULT_MAX_FRAME, DEFAULT_WINDOW, F, FRAME_HEADER, MAX_WINDOW, T } from './frames';
 
@@ -22,9 +23,9 @@ export class FrameWriter {
   private outBytes = 0;
   private scheduled = false;
   private closed = false;
-  private flushList: NativeH2Stream[] = [];
-  private drainWaiters: NativeH2Stream[] = [];
-  private readonly blockedOnConn = new Set<NativeH2Stream>();
+  private flushList: OutStream[] = [];
+  private drainWaiters: OutStream[] = [];
+  private readonly blockedOnConn = new Set<OutStream>();
   private connWindow = DEFAULT_WINDOW;
   /** The peer's SETTINGS_INITIAL_WINDOW_SIZE: new streams' send window. */
   peerInitialWindow = DEFAULT_WINDOW;
@@ -60,7 +61,7 @@ export class FrameWriter {
   }
 
   /** The stream has DATA or an end to send: frame it at the next flush. */
-  wantsFlush(s: NativeH2Stream): void {
+  wantsFlush(s: OutStream): void {
     if (s.flushQueued) return;
     s.flushQueued = true;
     this.flushList.push(s);
@@ -68,7 +69,7 @@ export class FrameWriter {
   }
 
   /** Calls s.fireDrain() once the socket drained. */
-  waitSocketDrain(s: NativeH2Stream): void {
+  waitSocketDrain(s: OutStream): void {
     this.drainWaiters.push(s);
   }
 
@@ -83,8 +84,14 @@ export class FrameWriter {
     return true;
   }
 
-  forget(s: NativeH2Stream): void {
+  /** The stream closed: drop it from the blocked set and a pending flush. */
+  forget(s: OutStream): void {
     this.blockedOnConn.delete(s);
+    if (s.flushQueued) {
+      s.flushQueued = false;
+      const i = this.flushList.indexOf(s);
+      if (i >= 0) this.flushList.splice(i, 1);
+    }
   }
 
   socketDrained(): void {
@@ -104,7 +111,7 @@ export class FrameWriter {
     this.blockedOnConn.clear();
   }
 
-  /** Frames pending response DATA within the windows, then writes everything queued at once. */
+  /** Frames pending DATA within the windows, then writes everything queued at once. */
   flush(): void {
     this.scheduled = false;
     const list = this.flushList;
@@ -139,7 +146,7 @@ export class FrameWriter {
     setImmediate(flushWriter, this);
   }
 
-  private writeData(s: NativeH2Stream): void {
+  private writeData(s: OutStream): void {
     const pending = s.pending;
     while (pending.length > 0) {
       let allow = s.sendWindow < this.connWindow ? s.sendWindow : this.connWindow;
@@ -163,7 +170,7 @@ export class FrameWriter {
       this.outBytes += FRAME_HEADER + n;
       if (last) {
         s.endQueued = false;
-        s.responseSent();
+        s.endSent();
         return;
       }
     }
@@ -175,7 +182,7 @@ export class FrameWriter {
         this.out.push(fr.dataHeader(s.id, 0, true));
         this.outBytes += FRAME_HEADER;
       }
-      s.responseSent();
+      s.endSent();
       return;
     }
     s.fireDrain();
