@@ -57,32 +57,42 @@ export class HeaderMap {
   /** Replaces every value of `name` with one value (appended when absent). */
   set(name: string, value: string): void {
     const kv = this.kv;
-    let found = false;
-    for (let i = 0; i < kv.length; i += 2) {
-      if (kv[i] !== name) continue;
-      if (!found) {
-        kv[i + 1] = value;
-        found = true;
-      } else {
-        kv.splice(i, 2);
-        i -= 2;
-      }
+    const n = kv.length;
+    let i = 0;
+    while (i < n && kv[i] !== name) i += 2;
+    if (i === n) {
+      kv.push(name, value);
+      return;
     }
-    if (!found) kv.push(name, value);
+    kv[i + 1] = value;
+    this.compactFrom(name, i + 2);
   }
 
   /** Removes every value of `name`; returns whether anything was removed. */
   remove(name: string): boolean {
     const kv = this.kv;
-    let removed = false;
-    for (let i = 0; i < kv.length; i += 2) {
-      if (kv[i] === name) {
-        kv.splice(i, 2);
-        i -= 2;
-        removed = true;
+    const n = kv.length;
+    let i = 0;
+    while (i < n && kv[i] !== name) i += 2;
+    if (i === n) return false;
+    this.compactFrom(name, i);
+    return true;
+  }
+
+  /** Drops every pair named `name` at or after index `from`, in place (no splice per match). */
+  private compactFrom(name: string, from: number): void {
+    const kv = this.kv;
+    const n = kv.length;
+    let w = from;
+    for (let r = from; r < n; r += 2) {
+      if (kv[r] === name) continue;
+      if (w !== r) {
+        kv[w] = kv[r];
+        kv[w + 1] = kv[r + 1];
       }
+      w += 2;
     }
-    return removed;
+    if (w !== n) kv.length = w;
   }
 
   forEach(fn: (value: string, name: string) => void): void {
