@@ -268,7 +268,11 @@ export class VmInstance implements QueueOwner {
   /** Unlinks a stream context (at its deletion). */
   removeContext(s: WasmStream): void {
     this.streams.remove(s);
+    if (this.onIdle !== null && this.streams.size === 0) this.onIdle();
   }
+
+  /** Set while the plugin is retiring this instance: called when the last stream context goes. */
+  onIdle: (() => void) | null = null;
 
   /** The live stream context `id`, for proxy_set_effective_context. */
   contextById(id: number): WasmStream | undefined {

@@ -31,6 +31,8 @@ export interface PluginOptions {
 
 /** An instance that dies younger than this counts towards the backoff. */
 const YOUNG_MS = 10_000;
+/** A retired plugin's instance is destroyed at the latest this long after retirement. */
+const RETIRE_MAX_MS = 120_000;
 const BACKOFF_BASE_MS = 100;
 const BACKOFF_MAX_MS = 30_000;
 
@@ -56,6 +58,9 @@ export class WasmPlugin implements PluginHost, StreamPlugin {
   private nextAllowed = 0;
   private timer: TimerHandle | null = null;
   private destroyed = false;
+  /** After destroy(): the instance kept until its last stream context is deleted. */
+  private retiring: VmInstance | null = null;
+  private retireTimer: TimerHandle | null = null;
 
   constructor(private readonly opts: PluginOptions) {
     this.identity = opts.identity;
@@ -98,7 +103,8 @@ export class WasmPlugin implements PluginHost, StreamPlugin {
   live(): VmInstance | null {
     const i = this.instance;
     if (i !== null && !i.dead) return i;
-    if (this.destroyed || this.clock.now() < this.nextAllowed) return null;
+    if (this.destroyed) return this.retiring !== null && !this.retiring.dead ? this.retiring : null;
+    if (this.clock.now() < this.nextAllowed) return null;
     this.recreate();
     return this.instance;
   }
@@ -146,12 +152,35 @@ export class WasmPlugin implements PluginHost, StreamPlugin {
     }
   }
 
+  /**
+   * The plugin's generation was retired (reload or stop): no new instance is made; the live one
+   * finishes the streams that already use it (proxy_on_done/on_delete on the root when the last
+   * one is deleted, or after RETIRE_MAX_MS at the latest).
+   */
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
     if (this.timer !== null) this.timer.cancel();
     this.timer = null;
-    if (this.instance !== null) this.instance.destroy(true);
+    const inst = this.instance;
     this.instance = null;
+    if (inst === null || inst.dead) return;
+    if (inst.contextCount === 0) {
+      inst.destroy(true);
+      return;
+    }
+    this.retiring = inst;
+    inst.onIdle = () => this.finishRetire();
+    this.retireTimer = this.clock.setTimer(() => this.finishRetire(), RETIRE_MAX_MS);
+  }
+
+  private finishRetire(): void {
+    const inst = this.retiring;
+    if (inst === null) return;
+    this.retiring = null;
+    inst.onIdle = null;
+    if (this.retireTimer !== null) this.retireTimer.cancel();
+    this.retireTimer = null;
+    if (!inst.dead) inst.destroy(true);
   }
 }
