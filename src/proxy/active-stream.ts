@@ -6,7 +6,7 @@
  * filters see and the LbContext balancers see.
  * Must never: parse protocol bytes, block, or join body chunks unless a filter buffers them.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import {
   FrameHeaderMap,
   HeaderMap,
@@ -28,14 +28,12 @@ import { tunnel, upgradeStats } from './tunnel';
 import { setForwardedHeaders } from './forwarded-headers';
 import { upstreamFailureReply } from './local-replies';
 import { UpstreamCall, type CallFailure, type CallHandler } from './upstream-call';
-import { decideFault, type FaultDecision } from './fault';
+import type { FaultDecision } from './fault';
+import { decideRoute } from './route-stage';
 import { Mirror } from './mirror';
-import { applyDeadline } from './grpc-deadline';
+import { accessLogEntry, nextRpcRequestId } from './stream-log';
 
 const EMPTY = Buffer.alloc(0);
-/** RPC streams get ids `<process id>-<sequence>`: unique per process run, cheap to make. */
-const BOOT_ID = randomBytes(6).toString('hex');
-let rpcSeq = 0;
 
 
 export class ActiveStream implements FilterContext, LbContext, RequestBodyHandler, CallHandler, ChainEvents {
@@ -51,7 +49,6 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
   private engineRoute: EngineRoute | null = null;
   private routeResolved = false;
   private clusterName: string | null = null;
-  private cluster: EngineCluster | null = null;
   private call: UpstreamCall | null = null;
   private mirror: Mirror | null = null;
   private routeTimeoutMs = 0;
@@ -89,7 +86,7 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
   // ---- FilterContext --------------------------------------------------------------------------
 
   get requestId(): string {
-    if (this.id === null) this.id = `${BOOT_ID}-${(++rpcSeq).toString(36)}`;
+    if (this.id === null) this.id = nextRpcRequestId();
     return this.id;
   }
 
@@ -219,45 +216,14 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
 
   /** @internal (chain sink) */
   forwardHeaders(h: HeaderMap, end: boolean): void {
-    const route = this.matchRoute();
-    if (route === null) return this.localReply({ status: 404, reason: 'no_route', body: 'no route matched\n' });
-    if (route.action === 'direct') {
-      const d = route.directResponse!;
-      const headers = d.headers.length > 0 ? new HeaderMap(d.headers.slice()) : undefined;
-      return this.localReply({ status: d.status, body: d.body, headers, reason: 'direct_response' });
-    }
-    if (route.action === 'redirect') {
-      const r = route.buildRedirect(h, h.get(':scheme') ?? 'http');
-      return this.localReply({
-        status: r.status,
-        headers: HeaderMap.from({ location: r.location }),
-        reason: 'redirect',
-      });
-    }
-    const name = route.pickCluster();
-    const cluster = name === null ? undefined : this.env.cluster(name);
-    this.clusterName = name;
-    if (cluster === undefined) return this.localReply({ status: 503, reason: 'no_healthy_endpoint', body: 'no cluster\n' });
-    this.cluster = cluster;
-    if (route.hostRewrite !== undefined) h.set(':authority', route.hostRewrite);
-    if (route.config.prefix_rewrite !== undefined) {
-      const path = h.get(':path');
-      if (path !== undefined) h.set(':path', route.rewritePath(path));
-    }
-    // RPC header views are attachments: the deadline travels in the frame, never as a header.
-    const timeoutMs = applyDeadline(this.rpc ? null : h, route.timeoutMs, this.stream.timeoutMs, this.clock.now() - this.stream.startTime);
-    if (this.rpc && timeoutMs > 0) (h as FrameHeaderMap).deadlineMs = timeoutMs;
-    if (timeoutMs > 0) this.timer = this.clock.setTimer(() => this.onTimeout(), timeoutMs);
-    this.routeTimeoutMs = timeoutMs;
-    const policy = this.env.routePolicy(route);
-    if (policy.counters === null) return this.startCall(cluster, policy, h, end);
-    if (policy.rateLimiter !== null && !policy.rateLimiter.tryTake(h, this.stream.connection.remoteAddress)) {
-      policy.counters.rateLimited.inc();
-      return this.localReply({ status: 429, reason: 'rate_limited', body: 'rate limited\n' });
-    }
-    const fault = policy.fault === null ? null : decideFault(policy.fault, this.env.random);
+    const d = decideRoute(this.env, this.matchRoute(), h, this.stream, this.rpc, this.clock.now());
+    this.clusterName = d.clusterName;
+    if (d.reply !== null) return this.localReply(d.reply);
+    const { cluster, policy, fault } = d;
+    if (d.timeoutMs > 0) this.timer = this.clock.setTimer(() => this.onTimeout(), d.timeoutMs);
+    this.routeTimeoutMs = d.timeoutMs;
     if (fault !== null && fault.delayMs > 0) {
-      policy.counters.faultDelays.inc();
+      policy.counters!.faultDelays.inc();
       this.held = [];
       this.stream.pause();
       this.clock.setTimer(() => this.afterFaultDelay(cluster, policy, h, end, fault.abort), fault.delayMs);
@@ -557,26 +523,20 @@ export class ActiveStream implements FilterContext, LbContext, RequestBodyHandle
   }
 
   private writeAccessLog(now: number): void {
-    const h = this.stream.headers;
     const route = this.engineRoute;
-    this.env.accessLog!.write({
-      time: this.clock.wallNow() - (now - this.stream.startTime),
-      listener: this.env.listener,
-      route: route === null ? null : route.name,
-      cluster: this.clusterName,
-      upstream: this.upstreamAddress,
-      protocol: this.stream.protocol,
-      // RPC codecs have no pseudo-headers: their method and service stand in.
-      method: (this.rpc ? h.get('method') : h.get(':method')) ?? null,
-      authority: (this.rpc ? h.get('service') : h.get(':authority')) ?? null,
-      path: this.rpc ? null : h.get(':path') ?? null,
-      status: this.status,
-      reason: this.reason,
-      bytes_in: this.stream.bytesReceived + this.tunnelIn,
-      bytes_out: this.stream.bytesSent + this.tunnelOut,
-      duration_ms: Math.round((now - this.stream.startTime) * 1000) / 1000,
-      request_id: this.requestId,
-    });
+    this.env.accessLog!.write(
+      accessLogEntry(this.env, this.stream, now, {
+        route: route === null ? null : route.name,
+        cluster: this.clusterName,
+        upstream: this.upstreamAddress,
+        status: this.status,
+        reason: this.reason,
+        requestId: this.requestId,
+        rpc: this.rpc,
+        tunnelIn: this.tunnelIn,
+        tunnelOut: this.tunnelOut,
+      }),
+    );
   }
 }
 

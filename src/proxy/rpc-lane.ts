@@ -12,7 +12,6 @@
  * Must never: parse protocol bytes, change the request frame, report a request twice, or take a
  * request the full path would treat differently.
  */
-import { randomBytes } from 'node:crypto';
 import {
   FrameHeaderMap,
   UpstreamError,
@@ -29,13 +28,11 @@ import {
 } from '../api';
 import { NO_ROUTE_POLICY, type ClusterStats, type EngineCluster, type EngineEndpoint, type EngineRoute, type StreamEnv } from './stream-env';
 import { upstreamFailureReply } from './local-replies';
+import { accessLogEntry, nextRpcRequestId } from './stream-log';
 import type { CircuitBreaker } from '../upstream/circuit-breaker';
 import { failureResult, statusResult } from '../upstream/outlier';
 
 const NO_EXCLUDE: readonly Endpoint[] = Object.freeze([]);
-/** Request ids `<process id>-<sequence>`, as the full path makes them for RPC streams. */
-const BOOT_ID = randomBytes(6).toString('hex');
-let seq = 0;
 
 /**
  * Proxies `stream` on the fast lane and returns true, or returns false (having done nothing) when
@@ -282,23 +279,16 @@ export class RpcLaneCall implements UpstreamResponseHandler, LbContext {
     env.stats.requests(stream.protocol, this.status).inc();
     env.stats.duration.observe((now - stream.startTime) / 1000);
     if (env.accessLog === null) return;
-    const h = this.headers;
-    env.accessLog.write({
-      time: env.clock.wallNow() - (now - stream.startTime),
-      listener: env.listener,
-      route: this.route.name,
-      cluster: this.cluster.name,
-      upstream: this.ep === null ? null : this.ep.address,
-      protocol: stream.protocol,
-      method: h.get('method') ?? null,
-      authority: h.get('service') ?? null,
-      path: null,
-      status: this.status,
-      reason: this.reason,
-      bytes_in: stream.bytesReceived,
-      bytes_out: stream.bytesSent,
-      duration_ms: Math.round((now - stream.startTime) * 1000) / 1000,
-      request_id: `${BOOT_ID}-${(++seq).toString(36)}`,
-    });
+    env.accessLog.write(
+      accessLogEntry(env, stream, now, {
+        route: this.route.name,
+        cluster: this.cluster.name,
+        upstream: this.ep === null ? null : this.ep.address,
+        status: this.status,
+        reason: this.reason,
+        requestId: nextRpcRequestId(),
+        rpc: true,
+      }),
+    );
   }
 }
