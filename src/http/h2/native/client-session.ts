@@ -20,6 +20,7 @@ import { HpackDecoder, HpackError } from '../hpack';
 import { H2_PREFACE } from '../sniff';
 import { FrameReader, type FrameSink } from './reader';
 import { FrameWriter } from './writer';
+import { StreamTable } from './stream-table';
 import * as fr from './frames';
 import { DEFAULT_MAX_FRAME, DEFAULT_WINDOW, E, F, FRAME_HEADER, MAX_WINDOW, S, T } from './frames';
 import type { H2Exchange } from './client-exchange';
@@ -67,7 +68,7 @@ export class H2ClientSession implements FrameSink {
   private readonly socket: net.Socket;
   private readonly reader: FrameReader;
   private readonly decoder = new HpackDecoder();
-  private readonly streams = new Map<number, H2Exchange>();
+  private readonly streams = new StreamTable<H2Exchange>(128);
   private nextId = 1;
   private goawaySent = false;
   private failed = false;
@@ -183,7 +184,8 @@ export class H2ClientSession implements FrameSink {
     if (!this.ready || this.closing || this.closed) return 0;
     const id = this.nextId;
     this.nextId += 2;
-    this.streams.set(id, ex);
+    ex.id = id;
+    this.streams.add(ex);
     this.active++;
     this.writer.headers(id, kv, endStream);
     // Ids exhausted: no new streams (the pool skips it; it closes once idle).
@@ -193,7 +195,7 @@ export class H2ClientSession implements FrameSink {
 
   /** The exchange's stream is over (either way): forget it. */
   streamClosed(ex: H2Exchange): void {
-    this.streams.delete(ex.id);
+    this.streams.delete(ex);
     this.writer.forget(ex);
   }
 
@@ -408,7 +410,7 @@ export class H2ClientSession implements FrameSink {
     this.markClosing();
     // Streams above the last id were never processed: handed back for a replay elsewhere.
     const err = new UpstreamError('reset', `upstream reset: GOAWAY with code ${code}`, false);
-    for (const ex of [...this.streams.values()]) {
+    for (const ex of this.streams.values()) {
       if (ex.id > last) ex.connectionLost(true, err);
       else if (code !== E.NO_ERROR) ex.connectionLost(false, err);
     }
@@ -484,7 +486,7 @@ export class H2ClientSession implements FrameSink {
     const err = new UpstreamError('protocol_error', 'upstream HTTP/2 protocol error: ' + detail, false);
     this.lastError = err;
     this.sendGoaway(code, detail.slice(0, 64));
-    for (const ex of [...this.streams.values()]) ex.connectionLost(false, err);
+    for (const ex of this.streams.values()) ex.connectionLost(false, err);
     this.writer.flush();
     this.endSocket();
     return false;
@@ -500,7 +502,7 @@ export class H2ClientSession implements FrameSink {
     if (this.streams.size > 0) {
       const err = new UpstreamError('reset', 'upstream reset: connection closed', false);
       const g = this.goawayLastStreamId;
-      for (const ex of [...this.streams.values()]) ex.connectionLost(g >= 0 && ex.id > g, err);
+      for (const ex of this.streams.values()) ex.connectionLost(g >= 0 && ex.id > g, err);
     }
     if (!this.ready) {
       const msg = this.lastError !== null ? this.lastError.message : 'session closed';

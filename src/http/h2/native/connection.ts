@@ -19,6 +19,7 @@ import { H2FloodGuard, type H2Limits } from '../protect';
 import { NativeH2Stream, type NativeStreamOwner, type StreamOutcome } from './stream';
 import { FrameReader, type FrameSink } from './reader';
 import { FrameWriter } from './writer';
+import { StreamTable } from './stream-table';
 import { ConnectionTimers } from './timers';
 import { requestFieldsProblem, trailerFieldsProblem } from './validate';
 import * as fr from './frames';
@@ -37,7 +38,7 @@ export class NativeH2Connection implements ServerConnection, NativeStreamOwner, 
   private readonly decoder = new HpackDecoder();
   private readonly guard: H2FloodGuard;
   private readonly timers: ConnectionTimers;
-  private readonly streams = new Map<number, NativeH2Stream>();
+  private readonly streams: StreamTable<NativeH2Stream>;
   private lastStreamId = 0;
   private goawaySent = false;
   private draining = false;
@@ -66,6 +67,7 @@ export class NativeH2Connection implements ServerConnection, NativeStreamOwner, 
   ) {
     this.info = ctx.connection;
     this.guard = new H2FloodGuard(lim, ctx.clock);
+    this.streams = new StreamTable<NativeH2Stream>(lim.maxConcurrentStreams);
     this.timers = new ConnectionTimers(ctx, lim.streamIdleTimeoutMs, this.streams, {
       expire: (firstStreamMissing) => this.expire(firstStreamMissing),
       destroy: () => this.destroy(),
@@ -271,7 +273,7 @@ export class NativeH2Connection implements ServerConnection, NativeStreamOwner, 
       this.rejected(id, 'content-length without a body');
       return;
     }
-    this.streams.set(id, s);
+    this.streams.add(s);
     this.timers.streamOpened();
     try {
       this.ctx.onStream(s);
@@ -409,7 +411,7 @@ export class NativeH2Connection implements ServerConnection, NativeStreamOwner, 
   }
 
   streamClosed(s: NativeH2Stream, outcome: StreamOutcome): void {
-    this.streams.delete(s.id);
+    this.streams.delete(s);
     this.writer.forget(s);
     if (outcome === 'complete') this.guard.completedStream();
     else if (outcome === 'peer_reset' && !this.failed && !this.closed) this.countFlood(this.guard.prematureReset());
@@ -459,7 +461,7 @@ export class NativeH2Connection implements ServerConnection, NativeStreamOwner, 
     if (code === E.ENHANCE_YOUR_CALM) this.ctx.log.warn('h2 downstream connection closed: abuse mitigation', { ...fields, active: this.streams.size });
     else this.ctx.log.warn('h2 downstream connection closed: protocol violation', fields);
     this.sendGoaway(code, code === E.ENHANCE_YOUR_CALM ? '' : detail.slice(0, 64));
-    for (const s of [...this.streams.values()]) s.connectionClosed('downstream connection error');
+    for (const s of this.streams.values()) s.connectionClosed('downstream connection error');
     this.writer.flush();
     this.endSocket();
     return false;
@@ -496,7 +498,7 @@ export class NativeH2Connection implements ServerConnection, NativeStreamOwner, 
   }
 
   private peerEnded(): void {
-    for (const s of [...this.streams.values()]) s.connectionClosed('downstream closed the connection');
+    for (const s of this.streams.values()) s.connectionClosed('downstream closed the connection');
     this.draining = true;
     this.closeIfDone();
   }
@@ -507,7 +509,7 @@ export class NativeH2Connection implements ServerConnection, NativeStreamOwner, 
     this.reader.stop();
     this.writer.close();
     this.timers.stop();
-    for (const s of [...this.streams.values()]) s.connectionClosed('downstream connection closed');
+    for (const s of this.streams.values()) s.connectionClosed('downstream connection closed');
     const cbs = this.closeCbs;
     this.closeCbs = null;
     for (const cb of cbs) cb();

@@ -36,7 +36,7 @@ export class ConnectionTimers {
   constructor(
     private readonly ctx: ServeContext,
     streamIdleTimeoutMs: number,
-    private readonly streams: ReadonlyMap<number, NativeH2Stream>,
+    private readonly streams: { readonly size: number; values(): NativeH2Stream[] },
     private readonly hooks: TimerHooks,
   ) {
     this.start = this.idleSince = ctx.clock.now();
@@ -104,7 +104,7 @@ export class ConnectionTimers {
     this.sweepTimer = null;
     if (this.stopped || this.streams.size === 0) return;
     const e = this.hooks.bumpEpoch();
-    for (const s of [...this.streams.values()]) if (e - s.activeEpoch >= 4) s.idleTimeout();
+    for (const s of this.streams.values()) if (e - s.activeEpoch >= 4) s.idleTimeout();
     if (this.streams.size > 0 && !this.stopped) this.sweepTimer = this.ctx.clock.setTimer(this.onSweepFn, this.sweepMs);
   }
 
