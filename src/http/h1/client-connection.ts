@@ -286,6 +286,12 @@ export class H1ClientConnection implements H1ParserHandler {
     this.ex = null;
     this.completed = false;
     const reusable = this.keepAlive && ex.requestComplete && !this.closed;
+    // The engine may have paused the response just before it completed: a pooled connection
+    // reads again (the next response, or the server's close while idle).
+    if (reusable && this.socketPaused && this.leftover === null) {
+      this.socketPaused = false;
+      this.socket.resume();
+    }
     this.pool.exchangeEnded();
     this.pool.release(this, reusable);
   }
