@@ -2,7 +2,8 @@
  * The output side of one native HTTP/2 connection: frames queued during a turn of the event loop
  * go to the socket in one write (flushed from setImmediate, so responses finished by several I/O
  * callbacks of one poll share a syscall); response DATA is framed at flush time within the peer's
- * stream and connection windows and its SETTINGS_MAX_FRAME_SIZE, with END_STREAM on the last DATA
+ * stream and connection windows and its SETTINGS_MAX_FRAME_SIZE, and only while the socket holds
+ * less than SOCKET_LIMIT (the rest waits for its drain), with END_STREAM on the last DATA
  * frame or the trailers (a server stream's response or a client exchange's request: OutStream);
  * HEADERS are HPACK-encoded when queued (encoder state follows wire order).
  * Owns: the send windows, the HPACK encoder, the flush list and the socket-drain waiters.
@@ -16,6 +17,11 @@ import { DEFAULT_MAX_FRAME, DEFAULT_WINDOW, F, FRAME_HEADER, MAX_WINDOW, T } fro
 
 /** Outgoing batches up to this size are joined into one buffer; larger ones are corked. */
 const JOIN_LIMIT = 64 * 1024;
+/**
+ * Bytes queued in the socket (plus the batch being built) beyond which DATA waits for the socket to
+ * drain: the windows bound what the peer accepts, this bounds what we buffer when it reads slowly.
+ */
+const SOCKET_LIMIT = 256 * 1024;
 
 export class FrameWriter {
   private readonly encoder = new HpackEncoder();
@@ -26,6 +32,8 @@ export class FrameWriter {
   private flushList: OutStream[] = [];
   private drainWaiters: OutStream[] = [];
   private readonly blockedOnConn = new Set<OutStream>();
+  /** Streams with DATA waiting for the socket to drain (kept flagged flushQueued meanwhile). */
+  private blockedOnSocket: OutStream[] = [];
   private connWindow = DEFAULT_WINDOW;
   /** The peer's SETTINGS_INITIAL_WINDOW_SIZE: new streams' send window. */
   peerInitialWindow = DEFAULT_WINDOW;
@@ -91,10 +99,20 @@ export class FrameWriter {
       s.flushQueued = false;
       const i = this.flushList.indexOf(s);
       if (i >= 0) this.flushList.splice(i, 1);
+      const j = this.blockedOnSocket.indexOf(s);
+      if (j >= 0) this.blockedOnSocket.splice(j, 1);
     }
   }
 
   socketDrained(): void {
+    const b = this.blockedOnSocket;
+    if (b.length > 0) {
+      this.blockedOnSocket = [];
+      for (const s of b) {
+        s.flushQueued = false;
+        if (!s.closed) this.wantsFlush(s);
+      }
+    }
     const w = this.drainWaiters;
     if (w.length === 0) return;
     this.drainWaiters = [];
@@ -108,6 +126,7 @@ export class FrameWriter {
     this.outBytes = 0;
     this.flushList = [];
     this.drainWaiters = [];
+    this.blockedOnSocket = [];
     this.blockedOnConn.clear();
   }
 
@@ -149,6 +168,11 @@ export class FrameWriter {
   private writeData(s: OutStream): void {
     const pending = s.pending;
     while (pending.length > 0) {
+      if (this.outBytes + this.socket.writableLength >= SOCKET_LIMIT) {
+        s.flushQueued = true;
+        this.blockedOnSocket.push(s);
+        return;
+      }
       let allow = s.sendWindow < this.connWindow ? s.sendWindow : this.connWindow;
       if (allow > this.peerMaxFrame) allow = this.peerMaxFrame;
       if (allow <= 0) {
