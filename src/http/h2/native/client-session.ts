@@ -21,6 +21,7 @@ import { H2_PREFACE } from '../sniff';
 import { FrameReader, type FrameSink } from './reader';
 import { FrameWriter } from './writer';
 import { StreamTable } from './stream-table';
+import { ConnectionReceiveWindow, applyPeerSettings, paddedEnd, streamConsumed } from './flow';
 import * as fr from './frames';
 import { DEFAULT_MAX_FRAME, DEFAULT_WINDOW, E, F, FRAME_HEADER, MAX_WINDOW, S, T } from './frames';
 import type { H2Exchange } from './client-exchange';
@@ -79,8 +80,7 @@ export class H2ClientSession implements FrameSink {
   private hbParts: Buffer[] = [];
   private hbBytes = 0;
 
-  private connRecvAvail: number;
-  private connRecvUnacked = 0;
+  private readonly recvWindow: ConnectionReceiveWindow;
   private readonly connWindowTarget: number;
 
   private connectTimer: TimerHandle | null = null;
@@ -102,7 +102,7 @@ export class H2ClientSession implements FrameSink {
   ) {
     this.recvInitialWindow = Math.min(Math.max(t.initialWindowSize, 0), MAX_WINDOW);
     this.connWindowTarget = Math.min(Math.max(t.connectionWindowSize, DEFAULT_WINDOW), MAX_WINDOW);
-    this.connRecvAvail = this.connWindowTarget;
+    this.recvWindow = new ConnectionReceiveWindow(this.connWindowTarget);
     const sock = (this.socket =
       secure === null ? net.connect({ host, port }) : tls.connect({ ...secure, host, port, ALPNProtocols: ['h2'] }));
     sock.setNoDelay(true);
@@ -205,12 +205,8 @@ export class H2ClientSession implements FrameSink {
 
   /** The exchange handed `n` response-body bytes on: its receive window may be replenished. */
   consumed(ex: H2Exchange, n: number): void {
-    ex.recvUnacked += n;
-    if (ex.recvUnacked >= this.recvInitialWindow >> 1) {
-      this.writer.queue(fr.windowUpdate(ex.id, ex.recvUnacked));
-      ex.recvWindow += ex.recvUnacked;
-      ex.recvUnacked = 0;
-    }
+    const inc = streamConsumed(ex, n, this.recvInitialWindow);
+    if (inc > 0) this.writer.queue(fr.windowUpdate(ex.id, inc));
   }
 
   // ---- FrameSink ----
@@ -264,21 +260,15 @@ export class H2ClientSession implements FrameSink {
   private onData(flags: number, id: number, buf: Buffer, start: number, end: number): boolean {
     if (id === 0) return this.fail(E.PROTOCOL_ERROR, 'DATA on stream 0');
     const flen = end - start;
-    this.connRecvAvail -= flen;
-    if (this.connRecvAvail < 0) return this.fail(E.FLOW_CONTROL_ERROR, 'connection window exceeded');
-    this.connRecvUnacked += flen;
-    if (this.connRecvUnacked >= this.connWindowTarget >> 1) {
-      this.writer.queue(fr.windowUpdate(0, this.connRecvUnacked));
-      this.connRecvAvail += this.connRecvUnacked;
-      this.connRecvUnacked = 0;
-    }
+    const inc = this.recvWindow.receive(flen);
+    if (inc < 0) return this.fail(E.FLOW_CONTROL_ERROR, 'connection window exceeded');
+    if (inc > 0) this.writer.queue(fr.windowUpdate(0, inc));
     if (this.idle(id)) return this.fail(E.PROTOCOL_ERROR, 'DATA on an idle stream');
     let from = start;
     if ((flags & F.PADDED) !== 0) {
-      const pad = flen > 0 ? buf[start] : 256;
-      if (pad >= flen) return this.fail(E.PROTOCOL_ERROR, 'DATA padding too long');
+      end = paddedEnd(buf, start, end);
+      if (end < 0) return this.fail(E.PROTOCOL_ERROR, 'DATA padding too long');
       from = start + 1;
-      end -= pad;
     }
     const ex = this.streams.get(id);
     if (ex === undefined) return true; // closed or reset by us: frames in flight are dropped
@@ -298,10 +288,9 @@ export class H2ClientSession implements FrameSink {
     if (this.idle(id)) return this.fail(E.PROTOCOL_ERROR, `HEADERS on idle stream ${id}`);
     let from = start;
     if ((flags & F.PADDED) !== 0) {
-      const pad = end > start ? buf[start] : 256;
+      end = paddedEnd(buf, start, end);
+      if (end < 0) return this.fail(E.PROTOCOL_ERROR, 'HEADERS padding too long');
       from++;
-      if (pad > end - from) return this.fail(E.PROTOCOL_ERROR, 'HEADERS padding too long');
-      end -= pad;
     }
     if ((flags & F.PRIORITY) !== 0) from += 5;
     if (from > end) return this.fail(E.FRAME_SIZE_ERROR, 'HEADERS too short');
@@ -354,38 +343,8 @@ export class H2ClientSession implements FrameSink {
     if ((flags & F.ACK) !== 0) return len === 0 ? true : this.fail(E.FRAME_SIZE_ERROR, 'SETTINGS ACK with a payload');
     if (len % 6 !== 0) return this.fail(E.FRAME_SIZE_ERROR, 'SETTINGS of wrong size');
     const w = this.writer;
-    for (let at = start; at < end; at += 6) {
-      const key = buf.readUInt16BE(at);
-      const v = buf.readUInt32BE(at + 2);
-      switch (key) {
-        case S.HEADER_TABLE_SIZE:
-          w.setPeerTableSize(v);
-          break;
-        case S.ENABLE_PUSH:
-          if (v > 1) return this.fail(E.PROTOCOL_ERROR, 'ENABLE_PUSH not 0 or 1');
-          break;
-        case S.MAX_CONCURRENT_STREAMS:
-          this.maxStreams = v;
-          break;
-        case S.INITIAL_WINDOW_SIZE: {
-          if (v > MAX_WINDOW) return this.fail(E.FLOW_CONTROL_ERROR, 'INITIAL_WINDOW_SIZE too large');
-          const delta = v - w.peerInitialWindow;
-          w.peerInitialWindow = v;
-          for (const ex of this.streams.values()) {
-            ex.sendWindow += delta;
-            if (ex.sendWindow > MAX_WINDOW) return this.fail(E.FLOW_CONTROL_ERROR, 'stream window overflow');
-            if (delta > 0 && (ex.pendingBytes > 0 || ex.endQueued)) w.wantsFlush(ex);
-          }
-          break;
-        }
-        case S.MAX_FRAME_SIZE:
-          if (v < DEFAULT_MAX_FRAME || v > 0xff_ffff) return this.fail(E.PROTOCOL_ERROR, 'MAX_FRAME_SIZE out of range');
-          w.peerMaxFrame = v;
-          break;
-        default:
-          break; // MAX_HEADER_LIST_SIZE (advisory), unknown
-      }
-    }
+    const p = applyPeerSettings(buf, start, end, w, () => this.streams.values(), (v) => (this.maxStreams = v));
+    if (p !== null) return this.fail(p.code, p.detail);
     w.queue(fr.SETTINGS_ACK);
     if (this.ready) {
       this.owner.onSettings(this);

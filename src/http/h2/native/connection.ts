@@ -20,6 +20,7 @@ import { NativeH2Stream, type NativeStreamOwner, type StreamOutcome } from './st
 import { FrameReader, type FrameSink } from './reader';
 import { FrameWriter } from './writer';
 import { StreamTable } from './stream-table';
+import { ConnectionReceiveWindow, applyPeerSettings, paddedEnd, streamConsumed } from './flow';
 import { ConnectionTimers } from './timers';
 import { requestFieldsProblem, trailerFieldsProblem } from './validate';
 import * as fr from './frames';
@@ -56,8 +57,7 @@ export class NativeH2Connection implements ServerConnection, NativeStreamOwner, 
   private readonly hbLimit: number;
 
   // Receive flow control (the send side lives in the writer).
-  private connRecvAvail: number;
-  private connRecvUnacked = 0;
+  private readonly recvWindow: ConnectionReceiveWindow;
   private readonly writer: FrameWriter;
 
   constructor(
@@ -74,7 +74,7 @@ export class NativeH2Connection implements ServerConnection, NativeStreamOwner, 
       bumpEpoch: () => ++this.epoch,
     });
     this.hbLimit = Math.max(lim.maxHeaderListSize * 4, 64 * 1024);
-    this.connRecvAvail = Math.max(lim.initialConnectionWindowSize, DEFAULT_WINDOW);
+    this.recvWindow = new ConnectionReceiveWindow(lim.initialConnectionWindowSize);
     this.reader = new FrameReader(this, DEFAULT_MAX_FRAME);
     this.writer = new FrameWriter(socket);
     const nd = (socket as { setNoDelay?: (v: boolean) => void }).setNoDelay;
@@ -178,21 +178,15 @@ export class NativeH2Connection implements ServerConnection, NativeStreamOwner, 
   private onData(flags: number, id: number, buf: Buffer, start: number, end: number): boolean {
     if (id === 0) return this.fail(E.PROTOCOL_ERROR, 'h2_protocol_error', 'DATA on stream 0');
     const flen = end - start;
-    this.connRecvAvail -= flen;
-    if (this.connRecvAvail < 0) return this.fail(E.FLOW_CONTROL_ERROR, 'h2_flow_control_error', 'connection window exceeded');
-    this.connRecvUnacked += flen;
-    if (this.connRecvUnacked >= this.lim.initialConnectionWindowSize >> 1) {
-      this.writer.queue(fr.windowUpdate(0, this.connRecvUnacked));
-      this.connRecvAvail += this.connRecvUnacked;
-      this.connRecvUnacked = 0;
-    }
+    const inc = this.recvWindow.receive(flen);
+    if (inc < 0) return this.fail(E.FLOW_CONTROL_ERROR, 'h2_flow_control_error', 'connection window exceeded');
+    if (inc > 0) this.writer.queue(fr.windowUpdate(0, inc));
     if (id > this.lastStreamId) return this.fail(E.PROTOCOL_ERROR, 'h2_protocol_error', 'DATA on an idle stream');
     let from = start;
     if ((flags & F.PADDED) !== 0) {
-      const pad = flen > 0 ? buf[start] : 256;
-      if (pad >= flen) return this.fail(E.PROTOCOL_ERROR, 'h2_protocol_error', 'DATA padding too long');
+      end = paddedEnd(buf, start, end);
+      if (end < 0) return this.fail(E.PROTOCOL_ERROR, 'h2_protocol_error', 'DATA padding too long');
       from = start + 1;
-      end -= pad;
     }
     const s = this.streams.get(id);
     if (s === undefined || s.remoteClosed) return true; // closed or reset by us: frames in flight are dropped
@@ -211,10 +205,9 @@ export class NativeH2Connection implements ServerConnection, NativeStreamOwner, 
     if (id === 0 || (id & 1) === 0) return this.fail(E.PROTOCOL_ERROR, 'h2_protocol_error', `HEADERS on stream ${id}`);
     let from = start;
     if ((flags & F.PADDED) !== 0) {
-      const pad = end > start ? buf[start] : 256;
+      end = paddedEnd(buf, start, end);
+      if (end < 0) return this.fail(E.PROTOCOL_ERROR, 'h2_protocol_error', 'HEADERS padding too long');
       from++;
-      if (pad > end - from) return this.fail(E.PROTOCOL_ERROR, 'h2_protocol_error', 'HEADERS padding too long');
-      end -= pad;
     }
     if ((flags & F.PRIORITY) !== 0) from += 5;
     if (from > end) return this.fail(E.FRAME_SIZE_ERROR, 'h2_frame_size_error', 'HEADERS too short');
@@ -315,35 +308,8 @@ export class NativeH2Connection implements ServerConnection, NativeStreamOwner, 
     }
     if (len % 6 !== 0) return this.fail(E.FRAME_SIZE_ERROR, 'h2_frame_size_error', 'SETTINGS of wrong size');
     if (!this.countFlood(this.guard.settingsFrame())) return false;
-    for (let at = start; at < end; at += 6) {
-      const key = buf.readUInt16BE(at);
-      const v = buf.readUInt32BE(at + 2);
-      switch (key) {
-        case S.HEADER_TABLE_SIZE:
-          this.writer.setPeerTableSize(v);
-          break;
-        case S.ENABLE_PUSH:
-          if (v > 1) return this.fail(E.PROTOCOL_ERROR, 'h2_protocol_error', 'ENABLE_PUSH not 0 or 1');
-          break;
-        case S.INITIAL_WINDOW_SIZE: {
-          if (v > MAX_WINDOW) return this.fail(E.FLOW_CONTROL_ERROR, 'h2_flow_control_error', 'INITIAL_WINDOW_SIZE too large');
-          const delta = v - this.writer.peerInitialWindow;
-          this.writer.peerInitialWindow = v;
-          for (const s of this.streams.values()) {
-            s.sendWindow += delta;
-            if (s.sendWindow > MAX_WINDOW) return this.fail(E.FLOW_CONTROL_ERROR, 'h2_flow_control_error', 'stream window overflow');
-            if (delta > 0 && s.pendingBytes > 0) this.wantsFlush(s);
-          }
-          break;
-        }
-        case S.MAX_FRAME_SIZE:
-          if (v < DEFAULT_MAX_FRAME || v > 0xff_ffff) return this.fail(E.PROTOCOL_ERROR, 'h2_protocol_error', 'MAX_FRAME_SIZE out of range');
-          this.writer.peerMaxFrame = v;
-          break;
-        default:
-          break; // MAX_CONCURRENT_STREAMS (we never push), MAX_HEADER_LIST_SIZE (advisory), unknown
-      }
-    }
+    const p = applyPeerSettings(buf, start, end, this.writer, () => this.streams.values(), null);
+    if (p !== null) return this.fail(p.code, p.code === E.FLOW_CONTROL_ERROR ? 'h2_flow_control_error' : 'h2_protocol_error', p.detail);
     this.writer.queue(fr.SETTINGS_ACK);
     return true;
   }
@@ -394,12 +360,9 @@ export class NativeH2Connection implements ServerConnection, NativeStreamOwner, 
   }
 
   consumed(s: NativeH2Stream, n: number): void {
-    s.recvUnacked += n;
-    if (s.recvUnacked >= this.lim.initialStreamWindowSize >> 1 && !s.remoteClosed) {
-      this.writer.queue(fr.windowUpdate(s.id, s.recvUnacked));
-      s.recvWindow += s.recvUnacked;
-      s.recvUnacked = 0;
-    }
+    if (s.remoteClosed) return; // no WINDOW_UPDATE for a stream the peer finished sending on
+    const inc = streamConsumed(s, n, this.lim.initialStreamWindowSize);
+    if (inc > 0) this.writer.queue(fr.windowUpdate(s.id, inc));
   }
 
   sendReset(s: NativeH2Stream, code: number): void {

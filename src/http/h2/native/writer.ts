@@ -64,6 +64,21 @@ export class FrameWriter {
     }
   }
 
+  /**
+   * The peer's SETTINGS_INITIAL_WINDOW_SIZE changed: every open stream's send window moves by the
+   * difference (streams with data waiting are flushed when it grew). False when a window overflows.
+   */
+  setPeerInitialWindow(v: number, open: Iterable<OutStream>): boolean {
+    const delta = v - this.peerInitialWindow;
+    this.peerInitialWindow = v;
+    for (const s of open) {
+      s.sendWindow += delta;
+      if (s.sendWindow > MAX_WINDOW) return false;
+      if (delta > 0 && s.pendingBytes > 0) this.wantsFlush(s);
+    }
+    return true;
+  }
+
   setPeerTableSize(n: number): void {
     this.encoder.setPeerMaxTableSize(n);
   }
