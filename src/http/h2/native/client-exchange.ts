@@ -16,6 +16,7 @@ import type { UpstreamRequest, UpstreamResponseHandler } from '../../../api/stre
 import { UpstreamError } from '../../../api/errors';
 import { responseMapFromRaw, trailerMapFromRaw, trailersForH2 } from '../headers';
 import type { OutStream } from './out-stream';
+import { BodyInbox, type InboxTarget } from './inbox';
 import type { H2ClientSession } from './client-session';
 import { E } from './frames';
 
@@ -35,7 +36,7 @@ export interface H2ExchangeOwner {
   streamClosed(s: H2ClientSession): void;
 }
 
-export class H2Exchange implements UpstreamRequest, OutStream {
+export class H2Exchange implements UpstreamRequest, OutStream, InboxTarget {
   /** Finished, failed or aborted: no more handler calls, writes are ignored. */
   done = false;
   /** The session of the open stream, or null. */
@@ -66,11 +67,7 @@ export class H2Exchange implements UpstreamRequest, OutStream {
   private refusedReplays = 0;
   private goawayReplays = 0;
   private gotHeaders = false;
-  private paused = false;
-  private inbox: Buffer[] | null = null;
-  private inboxEnd = false;
-  private respTrailers: HeaderMap | null = null;
-  private delivering = false;
+  private readonly inbox: BodyInbox = new BodyInbox(this);
   /** The response's content-length (checked against its DATA, RFC 9113 8.1.1), or -1. */
   private expectedLength = -1;
   private received = 0;
@@ -120,13 +117,11 @@ export class H2Exchange implements UpstreamRequest, OutStream {
   }
 
   pause(): void {
-    this.paused = true;
+    this.inbox.pause();
   }
 
   resume(): void {
-    if (!this.paused) return;
-    this.paused = false;
-    if (this.inbox !== null || this.inboxEnd) this.scheduleDelivery();
+    this.inbox.resume();
   }
 
   abort(): void {
@@ -245,14 +240,7 @@ export class H2Exchange implements UpstreamRequest, OutStream {
       return;
     }
     if (endStream) this.remoteEnded = true;
-    if (n > 0 && !this.done) {
-      if (!this.paused && this.inbox === null && !this.delivering) {
-        this.session!.consumed(this, n);
-        this.handler.onData(chunk);
-      } else {
-        (this.inbox ??= []).push(chunk);
-      }
-    }
+    if (n > 0 && !this.done) this.inbox.data(chunk);
     if (endStream) this.responseEnd(null);
   }
 
@@ -294,16 +282,7 @@ export class H2Exchange implements UpstreamRequest, OutStream {
   // ---- internals ----
 
   private responseEnd(t: HeaderMap | null): void {
-    if (!this.done) {
-      if (this.inbox !== null || this.delivering || this.paused) {
-        this.inboxEnd = true;
-        this.respTrailers = t;
-        if (!this.paused) this.scheduleDelivery();
-      } else {
-        this.done = true;
-        this.handler.onEnd(t);
-      }
-    }
+    if (!this.done) this.inbox.end(t);
     this.remoteDone();
   }
 
@@ -344,32 +323,23 @@ export class H2Exchange implements UpstreamRequest, OutStream {
     this.fail(new UpstreamError('reset', 'upstream refused the stream (not processed)', true));
   }
 
-  private scheduleDelivery(): void {
-    if (this.delivering) return;
-    this.delivering = true;
-    process.nextTick(deliverInbox, this);
+  // ---- InboxTarget (the response body's consumer is the engine's handler) ----
+
+  inboxReady(): boolean {
+    return !this.done;
   }
 
-  /** Hands buffered body chunks (and the end) to the handler until paused. */
-  deliver(): void {
-    this.delivering = false;
-    if (this.done) return;
-    const inbox = this.inbox;
-    if (inbox !== null) {
-      while (inbox.length > 0 && !this.paused) {
-        const c = inbox.shift()!;
-        if (this.open) this.session!.consumed(this, c.length);
-        this.handler.onData(c);
-        if (this.done) return;
-      }
-      if (inbox.length > 0) return;
-      this.inbox = null;
-    }
-    if (this.inboxEnd && !this.paused) {
-      this.inboxEnd = false;
-      this.done = true;
-      this.handler.onEnd(this.respTrailers);
-    }
+  inboxConsumed(n: number): void {
+    if (this.open) this.session!.consumed(this, n);
+  }
+
+  inboxData(chunk: Buffer): void {
+    this.handler.onData(chunk);
+  }
+
+  inboxEnd(t: HeaderMap | null): void {
+    this.done = true;
+    this.handler.onEnd(t);
   }
 
   /** Keeps written chunks (references, not copies) while a replay is still possible. */
@@ -383,10 +353,6 @@ export class H2Exchange implements UpstreamRequest, OutStream {
     this.replayBytes += chunk.length;
     (this.replayBuf ??= []).push(chunk);
   }
-}
-
-function deliverInbox(ex: H2Exchange): void {
-  ex.deliver();
 }
 
 /** The response's content-length as a number, or -1 when absent or not a plain decimal. */

@@ -1,6 +1,6 @@
 /**
  * One HTTP/2 request/response exchange on a native downstream connection (a ServerStream).
- * Owns: the request body inbox (delivery, pause/resume, the stream's receive window), the response
+ * Owns: the request side (content-length check, trailers, its body through a BodyInbox), the response
  * side (head, DATA queued until the connection's flush writes it within both send windows,
  * END_STREAM on the last DATA frame, trailers, Trailers-Only), local replies in HTTP or gRPC form,
  * RST_STREAM, the stream-idle reset, and telling the connection how the stream ended (complete,
@@ -13,6 +13,7 @@ import type { ConnectionInfo, LocalReply, RequestBodyHandler, ServerStream } fro
 import { encodeGrpcMessage, grpcStatusFromReply, isGrpc } from '../grpc';
 import { responseKvH2, trailersForH2 } from '../headers';
 import { E } from './frames';
+import { BodyInbox, type InboxTarget } from './inbox';
 
 /** How a stream ended, for the connection's rapid-reset accounting. */
 export type StreamOutcome = 'complete' | 'peer_reset' | 'other';
@@ -41,7 +42,7 @@ export interface NativeStreamOwner {
   debug(msg: string, detail: unknown): void;
 }
 
-export class NativeH2Stream implements ServerStream {
+export class NativeH2Stream implements ServerStream, InboxTarget {
   readonly protocol = 'h2';
   readonly connection: ConnectionInfo;
   bytesReceived: number;
@@ -72,11 +73,7 @@ export class NativeH2Stream implements ServerStream {
   received = 0;
 
   private handler: RequestBodyHandler | null = null;
-  private inbox: Buffer[] | null = null;
-  private inboxEnd = false;
-  private reqTrailers: HeaderMap | null = null;
-  private paused = false;
-  private delivering = false;
+  private readonly inbox: BodyInbox = new BodyInbox(this);
   private requestDone: boolean;
   private responseDone = false;
   private aborted: string | null = null;
@@ -123,17 +120,15 @@ export class NativeH2Stream implements ServerStream {
       handler.onAbort(this.aborted);
       return;
     }
-    if (this.inbox !== null || this.inboxEnd) this.scheduleDelivery();
+    this.inbox.kick();
   }
 
   pause(): void {
-    this.paused = true;
+    this.inbox.pause();
   }
 
   resume(): void {
-    if (!this.paused) return;
-    this.paused = false;
-    if (this.handler !== null && (this.inbox !== null || this.inboxEnd)) this.scheduleDelivery();
+    this.inbox.resume();
   }
 
   respond(headers: HeaderMap, endStream: boolean): void {
@@ -238,14 +233,7 @@ export class NativeH2Stream implements ServerStream {
       this.malformed('request body length does not match content-length');
       return;
     }
-    if (chunk.length > 0) {
-      if (this.handler !== null && !this.paused && this.inbox === null && !this.delivering) {
-        this.owner.consumed(this, chunk.length);
-        this.handler.onData(chunk);
-      } else {
-        (this.inbox ??= []).push(chunk);
-      }
-    }
+    if (chunk.length > 0) this.inbox.data(chunk);
     if (endStream) this.remoteEnded(null);
   }
 
@@ -314,42 +302,26 @@ export class NativeH2Stream implements ServerStream {
 
   private remoteEnded(t: HeaderMap | null): void {
     if (this.aborted !== null) return;
-    if (this.inbox !== null || this.delivering || this.handler === null || this.paused) {
-      this.inboxEnd = true;
-      this.reqTrailers = t;
-      if (this.handler !== null && !this.paused && !this.delivering) this.scheduleDelivery();
-    } else {
-      this.handler.onEnd(t);
-    }
+    this.inbox.end(t);
     if (this.responseDone) this.maybeClose();
   }
 
-  private scheduleDelivery(): void {
-    if (this.delivering) return;
-    this.delivering = true;
-    process.nextTick(deliverInbox, this);
+  // ---- InboxTarget (the request body's consumer is the engine's handler) ----
+
+  inboxReady(): boolean {
+    return this.handler !== null && this.aborted === null && !this.isClosed;
   }
 
-  /** Hands buffered body chunks (and the end) to the handler until paused. */
-  deliver(): void {
-    this.delivering = false;
-    const h = this.handler;
-    if (h === null || this.aborted !== null || this.isClosed) return;
-    const inbox = this.inbox;
-    if (inbox !== null) {
-      while (inbox.length > 0 && !this.paused) {
-        const c = inbox.shift()!;
-        this.owner.consumed(this, c.length);
-        h.onData(c);
-        if (this.aborted !== null) return;
-      }
-      if (inbox.length > 0) return;
-      this.inbox = null;
-    }
-    if (this.inboxEnd && !this.paused) {
-      this.inboxEnd = false;
-      h.onEnd(this.reqTrailers);
-    }
+  inboxConsumed(n: number): void {
+    this.owner.consumed(this, n);
+  }
+
+  inboxData(chunk: Buffer): void {
+    this.handler!.onData(chunk);
+  }
+
+  inboxEnd(t: HeaderMap | null): void {
+    this.handler!.onEnd(t);
   }
 
   private responseComplete(): void {
@@ -358,8 +330,7 @@ export class NativeH2Stream implements ServerStream {
       // The response is complete while the client is still sending: ask it to stop without
       // error (RFC 9113 8.1) so the stream does not linger half-open holding a concurrency slot.
       this.requestDone = true;
-      this.inbox = null;
-      this.inboxEnd = false;
+      this.inbox.clear();
       this.owner.sendReset(this, E.NO_ERROR);
     }
     this.maybeClose();
@@ -376,22 +347,17 @@ export class NativeH2Stream implements ServerStream {
     let outcome: StreamOutcome = 'other';
     if (this.peerReset) outcome = 'peer_reset';
     else if (this.responseDone && !this.wasReset) outcome = 'complete';
-    if (!this.requestDone || this.inbox !== null || this.inboxEnd) this.abort('downstream stream closed');
+    if (!this.requestDone || this.inbox.holding) this.abort('downstream stream closed');
     this.owner.streamClosed(this, outcome);
   }
 
   private abort(reason: string): void {
     if (this.aborted !== null) return;
     this.aborted = reason;
-    this.inbox = null;
-    this.inboxEnd = false;
+    this.inbox.clear();
     const h = this.handler;
     if (h !== null) h.onAbort(reason);
   }
-}
-
-function deliverInbox(s: NativeH2Stream): void {
-  s.deliver();
 }
 
 /** Copies a local reply's extra headers (no pseudo-headers, no content-length); reports content-type. */
