@@ -99,50 +99,43 @@ export class GuestMemory {
    * `retPtr` / `retSize`. Zero length allocates nothing and stores 0/0.
    */
   copyOut(data: Uint8Array, retPtr: number, retSize: number): Status {
-    retPtr >>>= 0;
-    retSize >>>= 0;
-    this.check(retPtr, 4);
-    this.check(retSize, 4);
-    const n = data.length;
-    if (n === 0) {
-      this.dv.setUint32(retPtr, 0, true);
-      this.dv.setUint32(retSize, 0, true);
-      return Status.Ok;
-    }
-    if (this.alloc === null) return Status.InternalFailure;
-    const p = this.alloc(n) >>> 0; // may grow memory: views are re-taken below
-    if (p === 0) return Status.InternalFailure;
-    this.check(p, n);
-    this.check(retPtr, 4);
-    this.check(retSize, 4);
-    this.u8.set(data, p);
-    this.dv.setUint32(retPtr, p, true);
-    this.dv.setUint32(retSize, n, true);
+    const p = this.reserveOut(data.length, retPtr, retSize);
+    if (p < 0) return Status.InternalFailure;
+    if (p > 0) this.u8.set(data, p);
     return Status.Ok;
   }
 
   /** copyOut of a string encoded as `enc`, written straight into the guest allocation. */
   copyOutString(v: string, enc: PairEncoding, retPtr: number, retSize: number): Status {
+    const n = enc === 'latin1' ? v.length : Buffer.byteLength(v, 'utf8');
+    const p = this.reserveOut(n, retPtr, retSize);
+    if (p < 0) return Status.InternalFailure;
+    if (p > 0) this.u8.write(v, p, n, enc);
+    return Status.Ok;
+  }
+
+  /**
+   * Allocates `n` bytes in the guest (proxy_on_memory_allocate) and stores pointer and size at
+   * `retPtr` / `retSize`: the pointer to fill, 0 when `n` is 0 (nothing to fill), -1 when the guest
+   * could not allocate. Out-of-bounds return slots throw (→ INVALID_MEMORY_ACCESS).
+   */
+  private reserveOut(n: number, retPtr: number, retSize: number): number {
     retPtr >>>= 0;
     retSize >>>= 0;
     this.check(retPtr, 4);
     this.check(retSize, 4);
-    const n = enc === 'latin1' ? v.length : Buffer.byteLength(v, 'utf8');
-    if (n === 0) {
-      this.dv.setUint32(retPtr, 0, true);
-      this.dv.setUint32(retSize, 0, true);
-      return Status.Ok;
+    let p = 0;
+    if (n > 0) {
+      if (this.alloc === null) return -1;
+      p = this.alloc(n) >>> 0; // may grow memory: views are re-taken by check()
+      if (p === 0) return -1;
+      this.check(p, n);
+      this.check(retPtr, 4);
+      this.check(retSize, 4);
     }
-    if (this.alloc === null) return Status.InternalFailure;
-    const p = this.alloc(n) >>> 0; // may grow memory: views are re-taken below
-    if (p === 0) return Status.InternalFailure;
-    this.check(p, n);
-    this.check(retPtr, 4);
-    this.check(retSize, 4);
-    this.u8.write(v, p, n, enc);
     this.dv.setUint32(retPtr, p, true);
     this.dv.setUint32(retSize, n, true);
-    return Status.Ok;
+    return p;
   }
 
   /**
