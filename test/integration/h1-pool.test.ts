@@ -2,6 +2,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import http from 'node:http';
+import { collectResponse, type PoolResponse } from '../fixtures/pool-response';
 import { HeaderMap } from '../../src/api/headers';
 import { systemClock, Clock, TimerHandle } from '../../src/api/clock';
 import { UpstreamError } from '../../src/api/errors';
@@ -22,39 +23,10 @@ function pool(port: number, o: Partial<PoolOptions> = {}, clock: Clock = systemC
   return p;
 }
 
-interface Result {
-  status: number;
-  headers: HeaderMap | null;
-  body: string;
-  trailers: HeaderMap | null;
-  error: UpstreamError | null;
-  endStream: boolean;
-}
-
-function send(p: UpstreamPool, headers: Record<string, string>, body?: string | string[], trailers?: HeaderMap): { req: UpstreamRequest; done: Promise<Result> } {
-  const res: Result = { status: 0, headers: null, body: '', trailers: null, error: null, endStream: false };
-  let resolve!: (r: Result) => void;
-  const done = new Promise<Result>((r) => (resolve = r));
+function send(p: UpstreamPool, headers: Record<string, string>, body?: string | string[], trailers?: HeaderMap): { req: UpstreamRequest; done: Promise<PoolResponse> } {
+  const { handler, done } = collectResponse();
   const hm = HeaderMap.from({ ':method': 'GET', ':path': '/', ':authority': 'up.test', ':scheme': 'http', ...headers });
-  const req = p.request(hm, body === undefined, {
-    onHeaders(h, end) {
-      res.headers = h;
-      res.status = Number(h.get(':status'));
-      res.endStream = end;
-      if (end) resolve(res);
-    },
-    onData(c) {
-      res.body += c.toString('latin1');
-    },
-    onEnd(t) {
-      res.trailers = t;
-      resolve(res);
-    },
-    onError(e) {
-      res.error = e;
-      resolve(res);
-    },
-  });
+  const req = p.request(hm, body === undefined, handler);
   if (body !== undefined) {
     for (const b of Array.isArray(body) ? body : [body]) req.write(Buffer.from(b));
     req.end(trailers ?? null);
@@ -139,7 +111,7 @@ test('HEAD: no response body expected', async () => {
   const p = pool(s.port);
   const r = await send(p, { ':method': 'HEAD' }).done;
   assert.equal(r.status, 200);
-  assert.equal(r.endStream, true);
+  assert.equal(r.endAfterHeaders, true);
   const r2 = await send(p, { ':method': 'HEAD' }).done;
   assert.equal(r2.status, 200);
   assert.equal(s.connections(), 1);

@@ -12,10 +12,10 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { collectResponse, type PoolResponse } from '../fixtures/pool-response';
 import { HeaderMap } from '../../src/api/headers';
 import { systemClock } from '../../src/api/clock';
-import type { UpstreamError } from '../../src/api/errors';
-import type { PoolOptions, UpstreamPool, UpstreamRequest, UpstreamResponseHandler } from '../../src/api/stream';
+import type { PoolOptions, UpstreamPool, UpstreamRequest } from '../../src/api/stream';
 import { H2Pool } from '../../src/http/h2';
 import { HpackDecoder, HpackEncoder } from '../../src/http/h2/hpack';
 import { buildUpstreamTls } from '../../src/upstream/connect';
@@ -132,42 +132,17 @@ function field(kv: string[] | undefined, name: string): string | undefined {
   return undefined;
 }
 
-interface Result {
-  status: number;
-  body: string;
-  trailers: HeaderMap | null;
-  error: UpstreamError | null;
-}
-
-function call(pool: UpstreamPool, path: string, o: { body?: Buffer | string; extra?: string[]; onReq?: (r: UpstreamRequest) => void } = {}): Promise<Result> {
-  return new Promise((resolve) => {
-    const r: Result = { status: 0, body: '', trailers: null, error: null };
-    const handler: UpstreamResponseHandler = {
-      onHeaders(h, end) {
-        r.status = Number(h.get(':status'));
-        if (end) resolve(r);
-      },
-      onData(c) {
-        r.body += c.toString();
-      },
-      onEnd(t) {
-        r.trailers = t;
-        resolve(r);
-      },
-      onError(e) {
-        r.error = e;
-        resolve(r);
-      },
-    };
-    const method = o.body === undefined ? 'GET' : 'POST';
-    const h = new HeaderMap([':path', path, ':method', method, 'x-a', '1', 'host', 'up.test', ...(o.extra ?? [])]);
-    const req = pool.request(h, o.body === undefined, handler);
-    if (o.onReq !== undefined) o.onReq(req);
-    else if (o.body !== undefined) {
-      req.write(Buffer.from(o.body));
-      req.end(null);
-    }
-  });
+function call(pool: UpstreamPool, path: string, o: { body?: Buffer | string; extra?: string[]; onReq?: (r: UpstreamRequest) => void } = {}): Promise<PoolResponse> {
+  const { handler, done } = collectResponse();
+  const method = o.body === undefined ? 'GET' : 'POST';
+  const h = new HeaderMap([':path', path, ':method', method, 'x-a', '1', 'host', 'up.test', ...(o.extra ?? [])]);
+  const req = pool.request(h, o.body === undefined, handler);
+  if (o.onReq !== undefined) o.onReq(req);
+  else if (o.body !== undefined) {
+    req.write(Buffer.from(o.body));
+    req.end(null);
+  }
+  return done;
 }
 
 const cleanups: Array<() => void> = [];

@@ -9,52 +9,23 @@ import assert from 'node:assert/strict';
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import { once } from 'node:events';
+import { collectResponse, type PoolResponse } from '../fixtures/pool-response';
 import { HeaderMap } from '../../src/api/headers';
 import { systemClock, type Clock } from '../../src/api/clock';
-import type { UpstreamError } from '../../src/api/errors';
 import type { PoolOptions, UpstreamPool, UpstreamResponseHandler } from '../../src/api/stream';
 import { H2Pool } from '../../src/http/h2';
 import { ManualClock, h2request, registerH2Codecs, startH2Upstream, until, type H2Upstream } from '../fixtures/grpc/h2-peers';
 import { closedPort, startProxy } from '../fixtures/harness';
 
-interface Result {
-  status: number;
-  headers: HeaderMap | null;
-  body: string;
-  trailers: HeaderMap | null;
-  error: UpstreamError | null;
-  endAfterHeaders: boolean;
-}
-
-function call(pool: UpstreamPool, path: string, body?: string, method = body === undefined ? 'GET' : 'POST'): Promise<Result> {
-  return new Promise((resolve) => {
-    const r: Result = { status: 0, headers: null, body: '', trailers: null, error: null, endAfterHeaders: false };
-    const handler: UpstreamResponseHandler = {
-      onHeaders(h, end) {
-        r.headers = h;
-        r.status = Number(h.get(':status'));
-        r.endAfterHeaders = end;
-        if (end) resolve(r);
-      },
-      onData(c) {
-        r.body += c.toString();
-      },
-      onEnd(t) {
-        r.trailers = t;
-        resolve(r);
-      },
-      onError(e) {
-        r.error = e;
-        resolve(r);
-      },
-    };
-    const h = new HeaderMap([':method', method, ':path', path, ':authority', 'up.test', ':scheme', 'http']);
-    const req = pool.request(h, body === undefined, handler);
-    if (body !== undefined) {
-      req.write(Buffer.from(body));
-      req.end(null);
-    }
-  });
+function call(pool: UpstreamPool, path: string, body?: string, method = body === undefined ? 'GET' : 'POST'): Promise<PoolResponse> {
+  const { handler, done } = collectResponse();
+  const h = new HeaderMap([':method', method, ':path', path, ':authority', 'up.test', ':scheme', 'http']);
+  const req = pool.request(h, body === undefined, handler);
+  if (body !== undefined) {
+    req.write(Buffer.from(body));
+    req.end(null);
+  }
+  return done;
 }
 
 function opts(o: Partial<PoolOptions> = {}): PoolOptions {
@@ -169,7 +140,7 @@ describe('HTTP/2 upstream pool', () => {
     });
     ups.push(u);
     const p = pool(u);
-    const results: Result[] = [];
+    const results: PoolResponse[] = [];
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < 150) {
