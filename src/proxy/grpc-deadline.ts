@@ -37,6 +37,11 @@ export function formatGrpcTimeout(ms: number): string {
 /** Remaining request budget, in ms, that Switchyard passes upstream on HTTP requests. */
 export const DEADLINE_HEADER = 'x-switchyard-timeout-ms';
 
+/** The smaller of two deadlines in ms, 0 meaning none; `ms` null or ≤ 0 changes nothing. */
+function tighter(deadline: number, ms: number | null): number {
+  return ms !== null && ms > 0 && (deadline === 0 || ms < deadline) ? ms : deadline;
+}
+
 /**
  * The request's deadline: the smaller of the route timeout, the one its stream carries (a Bolt
  * frame's timeout), its `grpc-timeout`, and an `x-switchyard-timeout-ms` set by a Switchyard in
@@ -44,13 +49,10 @@ export const DEADLINE_HEADER = 'x-switchyard-timeout-ms';
  */
 export function applyDeadline(h: HeaderMap | null, routeMs: number, streamMs: number | undefined, elapsedMs: number): number {
   let deadline = streamMs !== undefined && streamMs > 0 ? streamMs : 0;
-  const tighten = (ms: number | null) => {
-    if (ms !== null && ms > 0 && (deadline === 0 || ms < deadline)) deadline = ms;
-  };
   const grpc = h === null ? undefined : h.get('grpc-timeout');
-  if (grpc !== undefined) tighten(parseGrpcTimeout(grpc));
+  if (grpc !== undefined) deadline = tighter(deadline, parseGrpcTimeout(grpc));
   const hop = h === null ? undefined : h.get(DEADLINE_HEADER);
-  if (hop !== undefined && /^\d{1,9}$/.test(hop)) tighten(Number(hop));
+  if (hop !== undefined && /^\d{1,9}$/.test(hop)) deadline = tighter(deadline, Number(hop));
   const budget = routeMs > 0 && (deadline === 0 || routeMs < deadline) ? routeMs : deadline;
   if (budget === 0 || h === null) return budget;
   // Deadlines the client set are counted from the request's start; the route timeout from now.

@@ -29,6 +29,7 @@ import {
 import { NO_ROUTE_POLICY, type ClusterStats, type EngineCluster, type EngineEndpoint, type EngineRoute, type StreamEnv } from './stream-env';
 import { upstreamFailureReply } from './local-replies';
 import { accessLogEntry, nextRpcRequestId } from './stream-log';
+import { applyDeadline } from './grpc-deadline';
 import type { CircuitBreaker } from '../upstream/circuit-breaker';
 import { failureResult, statusResult } from '../upstream/outlier';
 
@@ -106,9 +107,7 @@ export class RpcLaneCall implements UpstreamResponseHandler, LbContext {
     const env = this.env;
     stream.attach(new LaneBody(this));
     // The smaller of the route timeout and the frame's own; travels in the frame, not as a header.
-    const routeMs = this.route.timeoutMs;
-    const frameMs = stream.timeoutMs !== undefined && stream.timeoutMs > 0 ? stream.timeoutMs : 0;
-    const timeoutMs = routeMs > 0 && (frameMs === 0 || routeMs < frameMs) ? routeMs : frameMs;
+    const timeoutMs = applyDeadline(null, this.route.timeoutMs, stream.timeoutMs, 0);
     if (timeoutMs > 0) {
       this.headers.deadlineMs = timeoutMs;
       this.timer = env.clock.setTimer(this.onTimeout, timeoutMs);
