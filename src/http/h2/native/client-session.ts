@@ -16,11 +16,11 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { Clock, TimerHandle } from '../../../api/clock';
 import { UpstreamError } from '../../../api/errors';
-import { HpackDecoder, HpackError } from '../hpack';
 import { H2_PREFACE } from '../sniff';
 import { FrameReader, type FrameSink } from './reader';
 import { FrameWriter } from './writer';
 import { StreamTable } from './stream-table';
+import { BlockStatus, HeaderBlockReader } from './header-block';
 import { ConnectionReceiveWindow, applyPeerSettings, paddedEnd, streamConsumed } from './flow';
 import * as fr from './frames';
 import { DEFAULT_MAX_FRAME, DEFAULT_WINDOW, E, F, FRAME_HEADER, MAX_WINDOW, S, T } from './frames';
@@ -68,17 +68,12 @@ export class H2ClientSession implements FrameSink {
 
   private readonly socket: net.Socket;
   private readonly reader: FrameReader;
-  private readonly decoder = new HpackDecoder();
+  private readonly blocks = new HeaderBlockReader(MAX_HEADER_LIST * 4, MAX_HEADER_LIST);
   private readonly streams = new StreamTable<H2Exchange>(128);
   private nextId = 1;
   private goawaySent = false;
   private failed = false;
   private ending = false;
-
-  private hbStream = 0;
-  private hbFlags = 0;
-  private hbParts: Buffer[] = [];
-  private hbBytes = 0;
 
   private readonly recvWindow: ConnectionReceiveWindow;
   private readonly connWindowTarget: number;
@@ -216,15 +211,15 @@ export class H2ClientSession implements FrameSink {
   }
 
   onFrame(type: number, flags: number, id: number, buf: Buffer, start: number, end: number): boolean {
-    if (this.hbStream !== 0 && type !== T.CONTINUATION) return this.fail(E.PROTOCOL_ERROR, 'frame inside a header block');
+    if (this.blocks.assembling && type !== T.CONTINUATION) return this.fail(E.PROTOCOL_ERROR, 'frame inside a header block');
     switch (type) {
       case T.DATA:
         return this.onData(flags, id, buf, start, end);
       case T.HEADERS:
         return this.onHeaders(flags, id, buf, start, end);
       case T.CONTINUATION:
-        if (this.hbStream === 0 || id !== this.hbStream) return this.fail(E.PROTOCOL_ERROR, 'unexpected CONTINUATION');
-        return this.addBlock(buf.subarray(start, end), flags);
+        if (!this.blocks.assembling || id !== this.blocks.stream) return this.fail(E.PROTOCOL_ERROR, 'unexpected CONTINUATION');
+        return this.onBlock(this.blocks.add(buf.subarray(start, end), flags));
       case T.PRIORITY:
         if (id === 0) return this.fail(E.PROTOCOL_ERROR, 'PRIORITY on stream 0');
         if (end - start !== 5) return this.fail(E.FRAME_SIZE_ERROR, 'PRIORITY of wrong size');
@@ -294,37 +289,23 @@ export class H2ClientSession implements FrameSink {
     }
     if ((flags & F.PRIORITY) !== 0) from += 5;
     if (from > end) return this.fail(E.FRAME_SIZE_ERROR, 'HEADERS too short');
-    this.hbStream = id;
-    this.hbFlags = flags;
-    this.hbParts = [];
-    this.hbBytes = 0;
-    return this.addBlock(buf.subarray(from, end), flags);
+    return this.onBlock(this.blocks.begin(id, flags, buf.subarray(from, end)));
   }
 
-  private addBlock(part: Buffer, flags: number): boolean {
-    this.hbBytes += part.length;
-    if (this.hbBytes > MAX_HEADER_LIST * 4) return this.fail(E.ENHANCE_YOUR_CALM, 'header block too large');
-    this.hbParts.push(part);
-    if ((flags & F.END_HEADERS) === 0) return true;
-    const id = this.hbStream;
-    const block = this.hbParts.length === 1 ? this.hbParts[0] : Buffer.concat(this.hbParts, this.hbBytes);
-    this.hbStream = 0;
-    this.hbParts = [];
-    const raw: string[] = [];
-    let size: number;
-    try {
-      size = this.decoder.decode(block, raw, MAX_HEADER_LIST);
-    } catch (err) {
-      if (err instanceof HpackError) return this.fail(E.COMPRESSION_ERROR, 'HPACK: ' + err.message);
-      throw err;
-    }
+  private onBlock(st: BlockStatus): boolean {
+    const b = this.blocks;
+    if (st === BlockStatus.More) return true;
+    if (st === BlockStatus.TooLarge) return this.fail(E.ENHANCE_YOUR_CALM, 'header block too large');
+    if (st === BlockStatus.Bad) return this.fail(E.COMPRESSION_ERROR, 'HPACK: ' + b.error);
+    const id = b.stream;
+    const size = b.size;
     const ex = this.streams.get(id);
     if (ex === undefined) return true; // decoded for the HPACK state only
     if (size > MAX_HEADER_LIST) {
       ex.streamError(E.PROTOCOL_ERROR, `upstream response header list of ${size} bytes`);
       return true;
     }
-    ex.onHeaderBlock(raw, (this.hbFlags & F.END_STREAM) !== 0);
+    ex.onHeaderBlock(b.raw, b.endStream);
     return true;
   }
 

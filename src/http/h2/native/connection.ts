@@ -13,13 +13,13 @@ import type { Duplex } from 'node:stream';
 import type { ServerConnection, ServeContext } from '../../../api/codec';
 import type { ConnectionInfo } from '../../../api/stream';
 import { HeaderMap } from '../../../api/headers';
-import { HpackDecoder, HpackError } from '../hpack';
 import { requestMapFromRaw } from '../headers';
 import { H2FloodGuard, type H2Limits } from '../protect';
 import { NativeH2Stream, type NativeStreamOwner, type StreamOutcome } from './stream';
 import { FrameReader, type FrameSink } from './reader';
 import { FrameWriter } from './writer';
 import { StreamTable } from './stream-table';
+import { BlockStatus, HeaderBlockReader } from './header-block';
 import { ConnectionReceiveWindow, applyPeerSettings, paddedEnd, streamConsumed } from './flow';
 import { ConnectionTimers } from './timers';
 import { requestFieldsProblem, trailerFieldsProblem } from './validate';
@@ -36,7 +36,6 @@ export class NativeH2Connection implements ServerConnection, NativeStreamOwner, 
   readonly info: ConnectionInfo;
   epoch = 0;
   private readonly reader: FrameReader;
-  private readonly decoder = new HpackDecoder();
   private readonly guard: H2FloodGuard;
   private readonly timers: ConnectionTimers;
   private readonly streams: StreamTable<NativeH2Stream>;
@@ -49,12 +48,7 @@ export class NativeH2Connection implements ServerConnection, NativeStreamOwner, 
   private closeCbs: Array<() => void> | null = [];
   private rejectedLogged = false;
 
-  // Header block being assembled (HEADERS + CONTINUATION).
-  private hbStream = 0;
-  private hbFlags = 0;
-  private hbParts: Buffer[] = [];
-  private hbBytes = 0;
-  private readonly hbLimit: number;
+  private readonly blocks: HeaderBlockReader;
 
   // Receive flow control (the send side lives in the writer).
   private readonly recvWindow: ConnectionReceiveWindow;
@@ -73,7 +67,7 @@ export class NativeH2Connection implements ServerConnection, NativeStreamOwner, 
       destroy: () => this.destroy(),
       bumpEpoch: () => ++this.epoch,
     });
-    this.hbLimit = Math.max(lim.maxHeaderListSize * 4, 64 * 1024);
+    this.blocks = new HeaderBlockReader(Math.max(lim.maxHeaderListSize * 4, 64 * 1024), lim.maxHeaderListSize);
     this.recvWindow = new ConnectionReceiveWindow(lim.initialConnectionWindowSize);
     this.reader = new FrameReader(this, DEFAULT_MAX_FRAME);
     this.writer = new FrameWriter(socket);
@@ -135,7 +129,7 @@ export class NativeH2Connection implements ServerConnection, NativeStreamOwner, 
   }
 
   onFrame(type: number, flags: number, id: number, buf: Buffer, start: number, end: number): boolean {
-    if (this.hbStream !== 0 && type !== T.CONTINUATION) return this.fail(E.PROTOCOL_ERROR, 'h2_protocol_error', 'frame inside a header block');
+    if (this.blocks.assembling && type !== T.CONTINUATION) return this.fail(E.PROTOCOL_ERROR, 'h2_protocol_error', 'frame inside a header block');
     if ((type === T.PING || type === T.SETTINGS) && this.socket.writableLength > MAX_UNREAD_OUT) {
       return this.fail(E.ENHANCE_YOUR_CALM, 'h2_flood', 'the client sends control frames but does not read the answers');
     }
@@ -145,8 +139,8 @@ export class NativeH2Connection implements ServerConnection, NativeStreamOwner, 
       case T.HEADERS:
         return this.onHeaders(flags, id, buf, start, end);
       case T.CONTINUATION:
-        if (this.hbStream === 0 || id !== this.hbStream) return this.fail(E.PROTOCOL_ERROR, 'h2_protocol_error', 'unexpected CONTINUATION');
-        return this.addBlock(buf.subarray(start, end), flags);
+        if (!this.blocks.assembling || id !== this.blocks.stream) return this.fail(E.PROTOCOL_ERROR, 'h2_protocol_error', 'unexpected CONTINUATION');
+        return this.onBlock(this.blocks.add(buf.subarray(start, end), flags));
       case T.PRIORITY:
         if (id === 0) return this.fail(E.PROTOCOL_ERROR, 'h2_protocol_error', 'PRIORITY on stream 0');
         if (end - start !== 5) return this.fail(E.FRAME_SIZE_ERROR, 'h2_frame_size_error', 'PRIORITY of wrong size');
@@ -211,31 +205,18 @@ export class NativeH2Connection implements ServerConnection, NativeStreamOwner, 
     }
     if ((flags & F.PRIORITY) !== 0) from += 5;
     if (from > end) return this.fail(E.FRAME_SIZE_ERROR, 'h2_frame_size_error', 'HEADERS too short');
-    this.hbStream = id;
-    this.hbFlags = flags;
-    this.hbParts = [];
-    this.hbBytes = 0;
-    return this.addBlock(buf.subarray(from, end), flags);
+    return this.onBlock(this.blocks.begin(id, flags, buf.subarray(from, end)));
   }
 
-  private addBlock(part: Buffer, flags: number): boolean {
-    this.hbBytes += part.length;
-    if (this.hbBytes > this.hbLimit) return this.fail(E.ENHANCE_YOUR_CALM, 'h2_header_block_too_large', `header block over ${this.hbLimit} bytes`);
-    this.hbParts.push(part);
-    if ((flags & F.END_HEADERS) === 0) return true;
-    const id = this.hbStream;
-    const block = this.hbParts.length === 1 ? this.hbParts[0] : Buffer.concat(this.hbParts, this.hbBytes);
-    this.hbStream = 0;
-    this.hbParts = [];
-    const raw: string[] = [];
-    let size: number;
-    try {
-      size = this.decoder.decode(block, raw, this.lim.maxHeaderListSize);
-    } catch (err) {
-      if (err instanceof HpackError) return this.fail(E.COMPRESSION_ERROR, 'h2_compression_error', err.message);
-      throw err;
-    }
-    const endStream = (this.hbFlags & F.END_STREAM) !== 0;
+  private onBlock(st: BlockStatus): boolean {
+    const b = this.blocks;
+    if (st === BlockStatus.More) return true;
+    if (st === BlockStatus.TooLarge) return this.fail(E.ENHANCE_YOUR_CALM, 'h2_header_block_too_large', `header block over ${b.blockLimit} bytes`);
+    if (st === BlockStatus.Bad) return this.fail(E.COMPRESSION_ERROR, 'h2_compression_error', b.error);
+    const id = b.stream;
+    const raw = b.raw;
+    const size = b.size;
+    const endStream = b.endStream;
     if (id <= this.lastStreamId) return this.onTrailers(id, raw, size, endStream);
     this.lastStreamId = id;
     if (this.draining || this.failed) {
