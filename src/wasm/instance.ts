@@ -20,7 +20,7 @@ import { LOG_LEVELS } from './abi';
 import { WA, type WaMemory } from './wa';
 import { performance } from 'node:perf_hooks';
 import { ContextList } from './context-list';
-import { COARSE_MIN_BUDGET_MS, TICK_MS, coarseTick, startCoarseClock } from './coarse-clock';
+import { WATCHDOG_MIN_BUDGET_MS, enterGuest, leaveGuest, startWatchdog } from './budget-watchdog';
 
 type Fn = (...args: number[]) => number;
 
@@ -48,7 +48,7 @@ export interface PluginHost {
 /** A guest call ran longer than the plugin's callback budget (detected after it returned). */
 export class CallbackBudgetError extends Error {
   constructor(readonly elapsedMs: number, readonly budgetMs: number) {
-    super(`guest callback ran ${elapsedMs.toFixed(1)} ms, over callback_budget_ms ${budgetMs}`);
+    super(`guest callback ran at least ${elapsedMs.toFixed(1)} ms, over callback_budget_ms ${budgetMs}`);
     this.name = 'CallbackBudgetError';
   }
 }
@@ -104,8 +104,8 @@ export class VmInstance implements QueueOwner {
   private depth = 0;
   /** The budget applies once started (module start-up runs at config load, unbudgeted). */
   private budgetMs = 0;
-  /** Whether the budget is judged with the coarse clock (long budgets; see coarse-clock.ts). */
-  private coarse = false;
+  /** Whether the watchdog judges this instance's calls (long budgets; see budget-watchdog.ts). */
+  private watched = false;
 
   constructor(readonly plugin: PluginHost, private readonly compiled: CompiledModule) {}
 
@@ -147,9 +147,9 @@ export class VmInstance implements QueueOwner {
       throw new Error('proxy_on_configure rejected the configuration (returned false)');
     }
     this.budgetMs = p.callbackBudgetMs;
-    if (this.budgetMs >= COARSE_MIN_BUDGET_MS) {
-      this.coarse = true;
-      startCoarseClock();
+    if (this.budgetMs >= WATCHDOG_MIN_BUDGET_MS) {
+      this.watched = true;
+      startWatchdog(this.budgetMs);
     }
     this.flush();
   }
@@ -160,52 +160,46 @@ export class VmInstance implements QueueOwner {
    * enforced after the fact: the instance is retired, which bounds the damage to one call.
    */
   invoke(fn: Fn, a = 0, b = 0, c = 0, d = 0, e = 0): number {
-    const t0 = this.budgetStart();
+    const tok = this.begin();
+    let ran = -1;
     this.depth++;
     let r: number;
     try {
       r = fn(a, b, c, d, e);
     } finally {
       this.depth--;
+      if (tok > 0) ran = leaveGuest(tok);
     }
-    this.budgetCheck(t0);
+    if (tok !== 0) this.judge(tok, ran);
     this.memoryCheck();
     return r >>> 0;
   }
 
-  // Stream callbacks: the hot path. A stream brackets the guest calls it makes for one engine hook
-  // (context create + request headers; on_done + on_log + on_delete) with one budgetStart() and
-  // one budgetCheck(): two clock reads per hook instead of two per call. Arguments are passed
-  // exactly (no arity adaptation in the JS-to-wasm wrapper).
+  // Stream callbacks (the hot path) call exactly (no arity adaptation in the JS-to-wasm wrapper).
+  // Each top-level call is judged on its own: by the watchdog for long budgets (no clock read),
+  // else by a clock read before and after.
 
   /**
-   * Opens a budget window: -1 when unbudgeted or inside a guest call; a coarse tick encoded as
-   * -(tick + 2) (<= -3) when the budget is long enough for the coarse clock and it runs; else an
-   * exact clock reading (>= 0).
+   * Opens the budget of a call: 0 when unjudged (unbudgeted, or nested in a guest call); the
+   * watchdog's sequence number (> 0); else -1 - performance.now() (< 0) to time it here.
    */
-  budgetStart(): number {
-    if (this.depth !== 0 || this.budgetMs <= 0) return -1;
-    if (this.coarse) {
-      const t = coarseTick();
-      if (t > 0) return -(t + 2);
+  private begin(): number {
+    if (this.depth !== 0 || this.budgetMs <= 0) return 0;
+    if (this.watched) {
+      const s = enterGuest(this.budgetMs);
+      if (s !== 0) return s;
     }
-    return performance.now();
+    return -1 - performance.now();
   }
 
-  /** Throws CallbackBudgetError when the guest calls since budgetStart() `t0` overran the budget. */
-  budgetCheck(t0: number): void {
-    if (t0 >= 0) {
-      const took = performance.now() - t0;
-      if (took > this.budgetMs) throw new CallbackBudgetError(took, this.budgetMs);
+  /** Throws CallbackBudgetError when the call opened with `tok` overran (`ran`: the watchdog's finding). */
+  private judge(tok: number, ran: number): void {
+    if (tok > 0) {
+      if (ran >= 0) throw new CallbackBudgetError(ran, this.budgetMs);
       return;
     }
-    if (t0 > -3) return;
-    // Coarse: within one tick is under TICK_MS (< budget); k ticks spanned mean over (k-1) ticks.
-    const now = coarseTick();
-    const spanned = now - (-t0 - 2);
-    if (spanned <= 1 || now === 0) return;
-    const atLeast = (spanned - 1) * TICK_MS;
-    if (atLeast > this.budgetMs) throw new CallbackBudgetError(atLeast, this.budgetMs);
+    const took = performance.now() - (-1 - tok);
+    if (took > this.budgetMs) throw new CallbackBudgetError(took, this.budgetMs);
   }
 
   private memoryCheck(): void {
@@ -213,41 +207,53 @@ export class VmInstance implements QueueOwner {
     if (max > 0 && this.memory.byteLength > max) throw new MemoryLimitError(this.memory.byteLength, max);
   }
 
-  /** `fn(id)` with no clock read (see budgetStart); throws on a trap or past max_memory. */
+  /** `fn(id)`; throws on a trap, an overrun budget or past max_memory. */
   call1(fn: Fn, id: number): number {
+    const tok = this.begin();
+    let ran = -1;
     this.depth++;
     let r: number;
     try {
       r = fn(id);
     } finally {
       this.depth--;
+      if (tok > 0) ran = leaveGuest(tok);
     }
+    if (tok !== 0) this.judge(tok, ran);
     this.memoryCheck();
     return r >>> 0;
   }
 
   /** `fn(id, a)`, as call1. */
   call2(fn: Fn, id: number, a: number): number {
+    const tok = this.begin();
+    let ran = -1;
     this.depth++;
     let r: number;
     try {
       r = fn(id, a);
     } finally {
       this.depth--;
+      if (tok > 0) ran = leaveGuest(tok);
     }
+    if (tok !== 0) this.judge(tok, ran);
     this.memoryCheck();
     return r >>> 0;
   }
 
   /** `fn(id, a, b)`, as call1. */
   call3(fn: Fn, id: number, a: number, b: number): number {
+    const tok = this.begin();
+    let ran = -1;
     this.depth++;
     let r: number;
     try {
       r = fn(id, a, b);
     } finally {
       this.depth--;
+      if (tok > 0) ran = leaveGuest(tok);
     }
+    if (tok !== 0) this.judge(tok, ran);
     this.memoryCheck();
     return r >>> 0;
   }

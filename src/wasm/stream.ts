@@ -31,9 +31,6 @@ const enum Dir {
   Response = 1,
 }
 
-/** run()'s t0 when no budget window is open yet. */
-const LATER = -2;
-
 /** What a hook is, for the held bookkeeping: a body stop before the end only buffers. */
 const enum Kind {
   Headers = 0,
@@ -79,16 +76,10 @@ export class WasmStream implements StreamFilter {
     let inst = this.inst;
     if (inst === null) {
       inst = this.plugin.live();
-      if (inst === null) return this.unavailable();
-      // Context creation and the first hook share one budget window.
-      const t0 = inst.budgetStart();
-      if (!this.create(inst)) return this.unavailable();
-      this.reqEos = endStream;
-      return this.run(inst, t0, 'proxy_on_request_headers', inst.fns.on_request_headers, Dir.Request, Kind.Headers, headers.size, endStream ? 1 : 0);
-    }
-    if (!this.usable()) return this.unavailable();
+      if (inst === null || !this.create(inst)) return this.unavailable();
+    } else if (!this.usable()) return this.unavailable();
     this.reqEos = endStream;
-    return this.run(inst, LATER, 'proxy_on_request_headers', inst.fns.on_request_headers, Dir.Request, Kind.Headers, headers.size, endStream ? 1 : 0);
+    return this.run(inst, 'proxy_on_request_headers', inst.fns.on_request_headers, Dir.Request, Kind.Headers, headers.size, endStream ? 1 : 0);
   }
 
   onRequestBody(ctx: FilterContext, chunk: Buffer, endStream: boolean): FilterStatus {
@@ -99,7 +90,7 @@ export class WasmStream implements StreamFilter {
     this.reqEos = endStream;
     const inst = this.inst!;
     const size = ctx.bufferedBody('request').length;
-    return this.run(inst, LATER, 'proxy_on_request_body', inst.fns.on_request_body, Dir.Request, Kind.Body, size, endStream ? 1 : 0);
+    return this.run(inst, 'proxy_on_request_body', inst.fns.on_request_body, Dir.Request, Kind.Body, size, endStream ? 1 : 0);
   }
 
   onRequestTrailers(_ctx: FilterContext, trailers: HeaderMap): FilterStatus {
@@ -107,7 +98,7 @@ export class WasmStream implements StreamFilter {
     this.reqTrailers = trailers;
     this.reqEos = true;
     const inst = this.inst!;
-    return this.run(inst, LATER, 'proxy_on_request_trailers', inst.fns.on_request_trailers, Dir.Request, Kind.Trailers, trailers.size, -1);
+    return this.run(inst, 'proxy_on_request_trailers', inst.fns.on_request_trailers, Dir.Request, Kind.Trailers, trailers.size, -1);
   }
 
   onResponseHeaders(_ctx: FilterContext, headers: HeaderMap, endStream: boolean): FilterStatus {
@@ -115,7 +106,7 @@ export class WasmStream implements StreamFilter {
     this.respHeaders = headers;
     this.respEos = endStream;
     const inst = this.inst!;
-    return this.run(inst, LATER, 'proxy_on_response_headers', inst.fns.on_response_headers, Dir.Response, Kind.Headers, headers.size, endStream ? 1 : 0);
+    return this.run(inst, 'proxy_on_response_headers', inst.fns.on_response_headers, Dir.Response, Kind.Headers, headers.size, endStream ? 1 : 0);
   }
 
   onResponseBody(ctx: FilterContext, chunk: Buffer, endStream: boolean): FilterStatus {
@@ -124,7 +115,7 @@ export class WasmStream implements StreamFilter {
     this.respEos = endStream;
     const inst = this.inst!;
     const size = ctx.bufferedBody('response').length;
-    return this.run(inst, LATER, 'proxy_on_response_body', inst.fns.on_response_body, Dir.Response, Kind.Body, size, endStream ? 1 : 0);
+    return this.run(inst, 'proxy_on_response_body', inst.fns.on_response_body, Dir.Response, Kind.Body, size, endStream ? 1 : 0);
   }
 
   onResponseTrailers(_ctx: FilterContext, trailers: HeaderMap): FilterStatus {
@@ -132,7 +123,7 @@ export class WasmStream implements StreamFilter {
     this.respTrailers = trailers;
     this.respEos = true;
     const inst = this.inst!;
-    return this.run(inst, LATER, 'proxy_on_response_trailers', inst.fns.on_response_trailers, Dir.Response, Kind.Trailers, trailers.size, -1);
+    return this.run(inst, 'proxy_on_response_trailers', inst.fns.on_response_trailers, Dir.Response, Kind.Trailers, trailers.size, -1);
   }
 
   onLog(): void {
@@ -149,7 +140,7 @@ export class WasmStream implements StreamFilter {
     return this.inst !== null && !this.failed && !this.inst.dead;
   }
 
-  /** Creates the guest stream context (first hook); the caller has opened the budget window. */
+  /** Creates the guest stream context (first hook). */
   private create(inst: VmInstance): boolean {
     this.inst = inst;
     this.id = inst.newContextId();
@@ -190,29 +181,17 @@ export class WasmStream implements StreamFilter {
   }
 
   /**
-   * Calls hook `fn` (b < 0: a two-argument hook, trailers) inside the budget window opened at
-   * `t0` (LATER: opened here, only when the hook is exported), then maps its answer: 0 → continue,
-   * else stop; a pending local reply wins.
+   * Calls hook `fn` (b < 0: a two-argument hook, trailers), then maps its answer: 0 → continue,
+   * else stop; a pending local reply wins. A hook the module does not export continues.
    */
-  private run(inst: VmInstance, t0: number, where: string, fn: Fn | undefined, dir: Dir, kind: Kind, a: number, b: number): FilterStatus {
+  private run(inst: VmInstance, where: string, fn: Fn | undefined, dir: Dir, kind: Kind, a: number, b: number): FilterStatus {
     const bit = dir === Dir.Request ? 1 : 2;
     this.held &= ~bit; // the chain called in again: whatever held it has passed
-    if (fn === undefined) {
-      if (t0 === -1 || t0 === LATER) return 'continue';
-      // A context was just created in this window: its time still counts.
-      try {
-        inst.budgetCheck(t0);
-      } catch (err) {
-        return this.trappedIn(inst, err, 'proxy_on_context_create');
-      }
-      return 'continue';
-    }
-    if (t0 === LATER) t0 = inst.budgetStart();
+    if (fn === undefined) return 'continue';
     let rc: number;
     inst.current = this;
     try {
       rc = b < 0 ? inst.call2(fn, this.id, a) : inst.call3(fn, this.id, a, b);
-      inst.budgetCheck(t0);
     } catch (err) {
       return this.trappedIn(inst, err, where);
     }
@@ -304,10 +283,7 @@ export class WasmStream implements StreamFilter {
     ctx.sendLocalReply({ status: 500, reason: 'internal_error', body: 'wasm plugin failed\n', details: 'wasm_instance_died' });
   }
 
-  /**
-   * on_done + on_log (once), then on_delete when `del`: the calls of one engine hook share one
-   * budget window, checked after the last of them.
-   */
+  /** on_done + on_log (once), then on_delete when `del`. */
   private end(del: boolean): void {
     const inst = this.inst;
     if (inst === null || this.ended) return;
@@ -317,7 +293,6 @@ export class WasmStream implements StreamFilter {
       if (del) this.drop(inst);
       return;
     }
-    const t0 = inst.budgetStart();
     let where = 'proxy_on_done';
     inst.current = this;
     try {
@@ -333,7 +308,6 @@ export class WasmStream implements StreamFilter {
         const d = inst.fns.on_delete;
         if (d !== undefined) inst.call1(d, this.id);
       }
-      inst.budgetCheck(t0);
     } catch (err) {
       inst.current = null;
       this.fail(inst, err, where);
