@@ -2,11 +2,31 @@
  * Header translation between HTTP/2 header lists (the flat name, value, ... lists HPACK reads and
  * writes) and the protocol-neutral HeaderMap, both ways and for both legs. Owns: which fields
  * HTTP/2 forbids (connection-specific fields, `te` other than "trailers"), Host ↔ `:authority`,
- * pseudo-header order and filtering, cookie joining.
- * Must never: validate field syntax (native/validate.ts does, for what clients send), or emit a
- * forbidden field.
+ * pseudo-header order and filtering, cookie joining, and dropping regular fields that cannot be
+ * written (an upper-case or empty name, NUL/CR/LF — what a filter may have set; HTTP/1.1's
+ * serializer drops the same).
+ * Must never: judge whole received blocks (native/validate.ts does, for what peers send), or emit
+ * a forbidden field.
  */
 import { HeaderMap } from '../../api/headers';
+
+/**
+ * True when `s` holds a character HTTP/2 forbids: NUL, CR or LF anywhere; in a regular field
+ * name (`name`) also upper-case letters, ':', SP and other controls, DEL.
+ */
+export function fieldCharsBad(s: string, name: boolean): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0 || c === 0x0a || c === 0x0d) return true;
+    if (name && ((c >= 0x41 && c <= 0x5a) || c === 0x3a || c <= 0x20 || c === 0x7f)) return true;
+  }
+  return false;
+}
+
+/** Whether a regular field may be sent as is (see fieldCharsBad). */
+function writable(name: string, value: string): boolean {
+  return name.length > 0 && !fieldCharsBad(name, true) && !fieldCharsBad(value, false);
+}
 
 
 /** Connection-specific fields HTTP/2 forbids (RFC 9113 8.2.2), `te` handled separately. */
@@ -109,7 +129,8 @@ export function responseKvH2(h: HeaderMap, status: number): string[] {
   for (let i = 0; i < kv.length; i += 2) {
     const name = kv[i];
     if (name.charCodeAt(0) === 0x3a || isConnectionSpecific(name) || name === 'te' || name === 'host') continue;
-    out.push(name, kv[i + 1]);
+    const value = kv[i + 1];
+    if (writable(name, value)) out.push(name, value);
   }
   return out;
 }
@@ -165,7 +186,7 @@ export function requestKvH2(h: HeaderMap, defaultAuthority: string): string[] {
         if (value.startsWith('application/grpc')) grpc = true;
         break;
     }
-    out.push(name, value);
+    if (writable(name, value)) out.push(name, value);
   }
   if (method === undefined) method = 'GET';
   out[0] = ':method';
@@ -199,7 +220,8 @@ export function trailersForH2(t: HeaderMap | null | undefined): HeaderMap | null
     if (name.charCodeAt(0) === 0x3a || isConnectionSpecific(name) || name === 'te' || name === 'host' || name === 'content-length') {
       continue;
     }
-    out.push(name, kv[i + 1]);
+    const value = kv[i + 1];
+    if (writable(name, value)) out.push(name, value);
   }
   return out.length === 0 ? null : new HeaderMap(out);
 }

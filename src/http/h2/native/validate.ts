@@ -7,21 +7,12 @@
  * Must never: allocate on the success path, or accept a block that could change meaning when
  * re-encoded as HTTP/1.1.
  */
-import { isConnectionSpecific } from '../headers';
+import { fieldCharsBad as bad, isConnectionSpecific } from '../headers';
 
 const PSEUDO_METHOD = 1;
 const PSEUDO_SCHEME = 2;
 const PSEUDO_PATH = 4;
 const PSEUDO_AUTHORITY = 8;
-
-function bad(s: string, checkColon: boolean): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 0 || c === 0x0a || c === 0x0d) return true;
-    if (checkColon && ((c >= 0x41 && c <= 0x5a) || c === 0x3a || c <= 0x20 || c === 0x7f)) return true;
-  }
-  return false;
-}
 
 function pseudoBit(name: string): number {
   switch (name) {

@@ -1,0 +1,93 @@
+/**
+ * A filter that sets a header HTTP/2 cannot carry (a value with CR/LF, here through the WASM
+ * add-header example) on a request going to an HTTP/2 upstream and on a response going to an
+ * HTTP/2 client: the field is dropped, as the HTTP/1.1 serializer drops it, and the stream
+ * succeeds with every valid field, between real node:http2 peers. (nghttp2 happens to ignore such
+ * a field itself; a stricter peer resets the stream — h2-client-headers.test.ts checks that the
+ * proxy no longer sends it.)
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as http2 from 'node:http2';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { registerFilter, registry } from '../../src/api';
+import { wasmFilterFactory } from '../../src/wasm';
+import { startProxy, type Running } from '../fixtures/harness';
+import { build as sdkBuild } from '../fixtures/wasm-sdk/load';
+
+describe('HTTP/2 legs drop header fields a filter set that HTTP/2 cannot carry', () => {
+  let upstream: http2.Http2Server;
+  let proxy: Running;
+  let session: http2.ClientHttp2Session;
+  const seen: http2.IncomingHttpHeaders[] = [];
+
+  before(async () => {
+    if (registry.filter('wasm') === undefined) registerFilter(wasmFilterFactory);
+    const [example] = await sdkBuild.buildAll({ names: ['add-header'] });
+    upstream = http2.createServer();
+    upstream.on('stream', (stream, headers) => {
+      seen.push(headers);
+      stream.respond({ ':status': 200, 'content-type': 'text/plain' });
+      stream.end('ok');
+    });
+    upstream.listen(0, '127.0.0.1');
+    await once(upstream, 'listening');
+    const configuration = JSON.stringify({
+      request_headers_to_add: [
+        { name: 'x-split', value: 'a\r\nx-evil: 1' },
+        { name: 'x-nul', value: 'a\u0000b' },
+        { name: 'x-good', value: 'fine' },
+      ],
+      response_headers_to_add: [
+        { name: 'x-split-back', value: 'b\nx-evil-back: 1' },
+        { name: 'x-good-back', value: 'also fine' },
+      ],
+    });
+    proxy = await startProxy(`
+admin: null
+access_log: false
+listeners:
+  - name: h2
+    address: 127.0.0.1:0
+    protocol: http2
+    filters:
+      - { name: wasm, config: { module: ${JSON.stringify(example.file)}, configuration: ${JSON.stringify(configuration)} } }
+    routes: [{ match: { prefix: / }, cluster: up }]
+clusters:
+  - { name: up, protocol: http2, endpoints: [{ address: 127.0.0.1:${(upstream.address() as AddressInfo).port} }] }
+`);
+    session = http2.connect(`http://127.0.0.1:${proxy.port}`);
+    session.on('error', () => {});
+  });
+
+  after(async () => {
+    session?.close();
+    await proxy?.stop();
+    await new Promise<void>((r) => upstream?.close(() => r()));
+  });
+
+  it('the request and the response get through with the valid fields only', async () => {
+    const res = await new Promise<{ headers: http2.IncomingHttpHeaders; body: string }>((resolve, reject) => {
+      const req = session.request({ ':path': '/x' });
+      let body = '';
+      let head: http2.IncomingHttpHeaders = {};
+      req.setEncoding('utf8');
+      req.on('response', (h) => (head = h));
+      req.on('data', (c: string) => (body += c));
+      req.on('end', () => resolve({ headers: head, body }));
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(res.headers[':status'], 200);
+    assert.equal(res.body, 'ok');
+    assert.equal(res.headers['x-good-back'], 'also fine');
+    assert.equal(res.headers['x-split-back'], undefined);
+    assert.equal(res.headers['x-evil-back'], undefined);
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0]['x-good'], 'fine');
+    assert.equal(seen[0]['x-split'], undefined);
+    assert.equal(seen[0]['x-nul'], undefined);
+    assert.equal(seen[0]['x-evil'], undefined);
+  });
+});
