@@ -24,6 +24,7 @@ import { readOverload } from './overload';
 import { RATE_LIMIT_KEYS, readRateLimit } from './resilience';
 import { HEALTH_CHECK_KEYS, OUTLIER_DETECTION_KEYS, readHealthCheck, readOutlierDetection } from './health';
 import { DEFAULT_MAX_FRAME_BYTES, MAX_FRAME_BYTES, MIN_FRAME_BYTES, RPC_KEYS, readRpc } from './rpc';
+import { CLUSTER_HTTP2_KEYS, readClusterHttp2 } from './cluster-http2';
 import { checkFilter, checkListenerProtocol, checkLoadBalancer, checkUpstreamProtocol } from './names';
 import { HTTP2_KEYS, readHttp2 } from './http2';
 import { CLUSTER_TLS_KEYS, LISTENER_TLS_KEYS, readClusterTls, readListenerTls } from './tls';
@@ -34,7 +35,7 @@ export const LIMITS_KEYS = ['max_connections', 'max_header_bytes', 'header_timeo
 export const CLUSTER_KEYS = [
   'name', 'protocol', 'lb', 'lb_config', 'hash_on', 'endpoints', 'connect_timeout', 'idle_timeout',
   'max_connections_per_endpoint', 'max_pending_requests', 'circuit_breakers', 'health_check', 'outlier_detection',
-  'rpc', 'tls',
+  'rpc', 'http2', 'tls',
 ] as const;
 export const ENDPOINT_KEYS = ['address', 'weight', 'zone'] as const;
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -228,6 +229,8 @@ function readCluster(issues: Issues, path: string, raw: unknown, baseDir: string
   if (od) cluster.outlier_detection = readOutlierDetection(issues, od);
   const rpc = r.object('rpc', RPC_KEYS);
   if (rpc) cluster.rpc = readRpc(issues, rpc, protocol, r.at('rpc'));
+  const h2 = r.object('http2', CLUSTER_HTTP2_KEYS);
+  if (h2) cluster.http2 = readClusterHttp2(issues, h2, protocol, r.at('http2'));
   const tls = r.object('tls', CLUSTER_TLS_KEYS);
   if (tls) cluster.tls = readClusterTls(issues, tls, protocol, baseDir);
   return cluster;

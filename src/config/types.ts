@@ -233,8 +233,18 @@ export interface ClusterConfig {
   outlier_detection?: OutlierDetectionConfig;
   /** Upstream pool settings for RPC codecs (absent: the defaults). */
   rpc?: RpcClusterConfig;
+  /** Upstream HTTP/2 session settings (absent: the defaults). */
+  http2?: ClusterHttp2Config;
   /** TLS to the endpoints (absent: plaintext). */
   tls?: ClusterTlsConfig;
+}
+
+export interface ClusterHttp2Config {
+  max_concurrent_streams: number; // default 0: as many as each session's peer allows
+  ping_interval_ms: number; // default 30s: PING an idle-but-open session; 0 disables
+  ping_timeout_ms: number; // default 10s: no PING ACK within this closes the session
+  initial_stream_window_size: number; // default 256 KiB
+  initial_connection_window_size: number; // default 1 MiB
 }
 
 export interface RpcClusterConfig {

@@ -19,6 +19,7 @@ import type { PoolOptions } from '../api/stream';
 import { registry } from '../api/registry';
 import type { ClusterConfig, HealthCheckConfig } from '../config/types';
 import { rpcPoolOptions } from '../config/rpc';
+import { http2PoolOptions } from '../config/cluster-http2';
 import type { Gauge, StatsRegistry } from '../observability/stats';
 import { ClusterEndpoint, formatAddress, type PoolSource } from './endpoint';
 import type { CoreLbOptions } from './lb/options';
@@ -121,7 +122,7 @@ export class Cluster {
       maxConnections: config.max_connections_per_endpoint,
       maxPending: config.max_pending_requests,
       idleTimeoutMs: config.idle_timeout_ms,
-      options: withUpstreamTls(rpcPoolOptions(config.rpc), config),
+      options: withUpstreamTls({ ...rpcPoolOptions(config.rpc), ...http2PoolOptions(config.http2) }, config),
     });
     this.poolSource = Object.freeze({ protocol, options, clock: deps.clock });
     this.healthyGauge = deps.stats.gauge(ENDPOINTS_GAUGE, ENDPOINTS_HELP, { cluster: config.name, health: 'healthy' });

@@ -1,7 +1,7 @@
 /**
  * The HTTP/2 upstream pool against real node:http2 servers (and one raw-frame peer): streams
- * multiplexed on one session, a second session when the peer's max concurrent streams is
- * reached, the pending limit (overflow), GOAWAY mid-load without a failed request, refused
+ * multiplexed on one session, a second session when the peer's max concurrent streams (or the
+ * cluster's cap) is reached, the pending limit (overflow), GOAWAY mid-load without a failed request, refused
  * streams replayed, dead endpoints, PING keep-alive and idle expiry on a manual clock.
  */
 import { after, describe, it } from 'node:test';
@@ -90,6 +90,28 @@ describe('HTTP/2 upstream pool', () => {
     }
     const rs = await all;
     for (const r of rs) assert.equal(r.body, 'ok');
+  });
+
+  it('caps streams per session at the cluster max_concurrent_streams even when the peer allows more', async () => {
+    const held: http2.ServerHttp2Stream[] = [];
+    const u = await startH2Upstream((stream) => held.push(stream)); // the peer allows 100 per session
+    ups.push(u);
+    const p = pool(u, { maxConnections: 3, options: { max_concurrent_streams: 2 } });
+    const all = Promise.all(Array.from({ length: 7 }, (_, i) => call(p, `/c${i}`)));
+    await until(() => held.length === 6, 'six streams upstream');
+    assert.equal(u.sessions.size, 3);
+    assert.equal(p.stats.connections, 3);
+    assert.equal(p.stats.pending, 1, 'the seventh waits for a free stream');
+    for (const s of held.splice(0)) {
+      s.respond({ ':status': 200 });
+      s.end('ok');
+    }
+    await until(() => held.length === 1, 'the seventh started once a stream closed');
+    held[0].respond({ ':status': 200 });
+    held[0].end('ok');
+    const rs = await all;
+    for (const r of rs) assert.equal(r.body, 'ok');
+    assert.equal(u.sessions.size, 3);
   });
 
   it('bounds the pending queue: overflow once every stream and slot is taken', async () => {

@@ -1,6 +1,7 @@
 /**
  * Connection pool to one HTTP/2 endpoint (an UpstreamPool): exchanges multiplexed over few
- * sessions. Owns: choosing a session with room (the peer's max concurrent streams), opening
+ * sessions. Owns: choosing a session with room (the peer's max concurrent streams, and the
+ * cluster's own cap, `max_concurrent_streams`), opening
  * another one (one at a time, up to maxConnections) when all are full, the FIFO of waiting
  * exchanges and its limit (overflow), replays of refused exchanges, graceful close and destroy,
  * live stats.
@@ -37,6 +38,8 @@ export class H2Pool implements UpstreamPool, H2SessionOwner, H2ExchangeOwner {
   private readonly authority: string;
   private readonly timings: H2SessionTimings;
   private readonly secure: SecureClientOptions | null;
+  /** Streams per session at most (cluster http2.max_concurrent_streams); 0: as many as the peer allows. */
+  private readonly streamCap: number;
 
   constructor(
     private readonly endpoint: { host: string; port: number },
@@ -47,6 +50,7 @@ export class H2Pool implements UpstreamPool, H2SessionOwner, H2ExchangeOwner {
     const o = options.options;
     const t = poolTls(options);
     this.secure = t === null ? null : tlsConnectOptions(t, endpoint.host);
+    this.streamCap = numberOption(o, 'max_concurrent_streams', 0);
     this.timings = {
       connectTimeoutMs: options.connectTimeoutMs,
       idleTimeoutMs: options.idleTimeoutMs,
@@ -170,10 +174,14 @@ export class H2Pool implements UpstreamPool, H2SessionOwner, H2ExchangeOwner {
 
   // ---- internals ----
 
-  /** The first session with room (sessions fill in order, so few stay busy). */
+  /**
+   * The first session with room — under the peer's limit and the cluster's cap (sessions fill in
+   * order, so few stay busy).
+   */
   private pick(): H2ClientSession | null {
     const ss = this.sessions;
-    for (let i = 0; i < ss.length; i++) if (ss[i].usable) return ss[i];
+    const cap = this.streamCap;
+    for (let i = 0; i < ss.length; i++) if (ss[i].usable && (cap === 0 || ss[i].active < cap)) return ss[i];
     return null;
   }
 
