@@ -17,13 +17,15 @@ const OUT = path.join(DIR, 'build');
 
 /**
  * Compiler options for proxy-wasm modules:
- * - incremental runtime: a filter lives as long as the proxy, so garbage must be collected;
+ * - the two-colour collector (`minimal` runtime): a filter lives as long as the proxy, so garbage
+ *   must be collected; the SDK collects at the end of callbacks (sdk/gc.ts), which spares the
+ *   request path the incremental collector's write barriers and steps;
  * - abort routed to the SDK's proxy_abort (logs via proxy_log, then traps): no `env.abort` import;
  * - start function exported as `_initialize` (the host calls it after instantiation, once it can
  *   serve host calls), per the proxy-wasm spec's integration section.
  */
 const ASC_OPTIONS = [
-  '-O3', '--noAssert', '--runtime', 'incremental',
+  '-O3', '--noAssert', '--runtime', 'minimal',
   '--use', 'abort=proxy_abort', '--exportStart', '_initialize',
 ];
 

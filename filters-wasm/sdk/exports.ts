@@ -7,6 +7,7 @@ import "./abort";
 import { Action } from "./types";
 import { allocate } from "./memory";
 import { setEffectiveContext } from "./host";
+import { collectCounted, collectIfGrown } from "./gc";
 import {
   BaseContext, createRoot, createStream, find, findRoot, findStream, forget, isLive, pendingCalls,
 } from "./context";
@@ -26,24 +27,30 @@ export function proxy_on_vm_start(rootContextId: u32, vmConfigurationSize: u32):
   const r = findRoot(rootContextId);
   if (r === null) return 1;
   r.vmConfigurationSize = vmConfigurationSize;
-  return r.onVmStart(vmConfigurationSize) ? 1 : 0;
+  const ok = r.onVmStart(vmConfigurationSize);
+  collectCounted();
+  return ok ? 1 : 0;
 }
 
 export function proxy_on_configure(rootContextId: u32, configurationSize: u32): i32 {
   const r = findRoot(rootContextId);
   if (r === null) return 1;
   r.configurationSize = configurationSize;
-  return r.onConfigure(configurationSize) ? 1 : 0;
+  const ok = r.onConfigure(configurationSize);
+  collectCounted();
+  return ok ? 1 : 0;
 }
 
 export function proxy_on_tick(rootContextId: u32): void {
   const r = findRoot(rootContextId);
   if (r !== null) r.onTick();
+  collectCounted();
 }
 
 export function proxy_on_queue_ready(rootContextId: u32, queueId: u32): void {
   const r = findRoot(rootContextId);
   if (r !== null) r.onQueueReady(queueId);
+  collectCounted();
 }
 
 // ---- HTTP streams ----
@@ -57,7 +64,9 @@ export function proxy_on_request_body(contextId: u32, bodySize: u32, endOfStream
   const c = findStream(contextId);
   if (c === null) return Action.Continue;
   c.requestBodySize = bodySize;
-  return c.onRequestBody(bodySize, endOfStream != 0);
+  const a = c.onRequestBody(bodySize, endOfStream != 0);
+  collectIfGrown();
+  return a;
 }
 
 export function proxy_on_request_trailers(contextId: u32, numTrailers: u32): i32 {
@@ -74,7 +83,9 @@ export function proxy_on_response_body(contextId: u32, bodySize: u32, endOfStrea
   const c = findStream(contextId);
   if (c === null) return Action.Continue;
   c.responseBodySize = bodySize;
-  return c.onResponseBody(bodySize, endOfStream != 0);
+  const a = c.onResponseBody(bodySize, endOfStream != 0);
+  collectIfGrown();
+  return a;
 }
 
 export function proxy_on_response_trailers(contextId: u32, numTrailers: u32): i32 {
@@ -112,6 +123,11 @@ export function proxy_on_upstream_connection_close(contextId: u32, peerType: u32
 // ---- HTTP calls ----
 
 export function proxy_on_http_call_response(contextId: u32, callId: u32, numHeaders: u32, bodySize: u32, numTrailers: u32): void {
+  deliverHttpCallResponse(contextId, callId, numHeaders, bodySize, numTrailers);
+  collectCounted();
+}
+
+function deliverHttpCallResponse(contextId: u32, callId: u32, numHeaders: u32, bodySize: u32, numTrailers: u32): void {
   let owner: BaseContext | null = null;
   if (pendingCalls.has(callId)) {
     owner = pendingCalls.get(callId);
@@ -143,4 +159,5 @@ export function proxy_on_delete(contextId: u32): void {
   if (c === null) return;
   c.onDelete();
   forget(contextId);
+  collectCounted();
 }
