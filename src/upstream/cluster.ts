@@ -24,7 +24,7 @@ import type { Gauge, StatsRegistry } from '../observability/stats';
 import { ClusterEndpoint, formatAddress, type PoolSource } from './endpoint';
 import type { CoreLbOptions } from './lb/options';
 import { withZoneAwareness } from './lb/zone-aware';
-import { withUpstreamTls } from './connect';
+import { poolTls, withUpstreamTls } from './connect';
 import { ClusterHealth, createProber, type Prober } from './health';
 import { OutlierDetector, type TryResult } from './outlier';
 
@@ -137,6 +137,7 @@ export class Cluster {
         random: deps.random ?? Math.random,
         stats: deps.stats,
         prober,
+        tls: poolTls(options),
         setHealthy: (ep, healthy) => this.setHealthy(ep, healthy),
       });
     }

@@ -13,6 +13,7 @@ import type { HealthCheckConfig } from '../../config/types';
 import type { Counter, StatsRegistry } from '../../observability/stats';
 import { EndpointChecker, type ActiveHealth, type LastCheck } from './checker';
 import type { Prober, ProbeTarget } from './probe';
+import type { UpstreamTls } from '../connect';
 import { tcpProber } from './probe-tcp';
 import { httpProber } from './probe-http';
 import { grpcProber } from './probe-grpc';
@@ -46,6 +47,8 @@ export interface ClusterHealthDeps<E> {
   readonly random: () => number;
   readonly stats: StatsRegistry;
   readonly prober: Prober;
+  /** The cluster's upstream TLS, which probes use too (absent: plaintext). */
+  readonly tls?: UpstreamTls | null;
   setHealthy(ep: E, healthy: boolean): void;
 }
 
@@ -111,7 +114,7 @@ export class ClusterHealth<E extends ProbeTarget> {
   private createChecker(ep: E): EndpointChecker {
     const d = this.deps;
     const checker: EndpointChecker = new EndpointChecker(
-      { host: ep.host, port: ep.port },
+      { host: ep.host, port: ep.port, tls: d.tls ?? null },
       {
         clock: d.clock,
         random: d.random,

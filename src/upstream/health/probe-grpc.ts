@@ -6,6 +6,7 @@
  * Must never: use the cluster's traffic pool, or accept a compressed or truncated message.
  */
 import * as http2 from 'node:http2';
+import { tlsConnectOptions } from '../connect';
 import { OneShot, type ProbeDone, type ProbeHandle, type Prober, type ProbeTarget } from './probe';
 
 export const HEALTH_CHECK_PATH = '/grpc.health.v1.Health/Check';
@@ -94,7 +95,11 @@ export function grpcProber(opts: { readonly serviceName: string; readonly host: 
       let session: http2.ClientHttp2Session | null = null;
       const shot = new OneShot(done, () => session?.destroy());
       try {
-        session = http2.connect(`http://${h}:${target.port}`);
+        const t = target.tls ?? null;
+        session =
+          t === null
+            ? http2.connect(`http://${h}:${target.port}`)
+            : http2.connect(`https://${h}:${target.port}`, { ...tlsConnectOptions(t, target.host), ALPNProtocols: ['h2'] });
       } catch (err) {
         queueMicrotask(() => shot.finish(false, (err as Error).message));
         return shot;

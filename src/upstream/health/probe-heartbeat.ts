@@ -5,7 +5,7 @@
  * RpcCodec (Dubbo, Bolt, user codecs).
  * Must never: use the cluster's traffic pool, or read past the first frame.
  */
-import * as net from 'node:net';
+import { connectEndpoint } from '../connect';
 import type { RpcCodec } from '../../api/rpc';
 import { FrameError } from '../../api/rpc';
 import { OneShot, type ProbeDone, type ProbeHandle, type Prober, type ProbeTarget } from './probe';
@@ -25,12 +25,12 @@ export function heartbeatProber(codec: RpcCodec): Prober {
   return {
     type: 'heartbeat',
     start(target: ProbeTarget, done: ProbeDone): ProbeHandle {
-      const sock = net.connect({ host: target.host, port: target.port });
+      const { socket: sock, readyEvent } = connectEndpoint(target.host, target.port, target.tls ?? null);
       sock.setNoDelay(true);
       const shot = new OneShot(done, () => sock.destroy());
       const id = takeId();
       let buf: Buffer = Buffer.alloc(0);
-      sock.once('connect', () => {
+      sock.once(readyEvent, () => {
         let frame: Buffer;
         try {
           frame = codec.heartbeatRequest(id);

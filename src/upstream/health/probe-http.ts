@@ -1,10 +1,10 @@
 /**
  * The `http` health check: `GET <path> HTTP/1.1` with `Host: <host>` and `Connection: close` on a
- * connection of its own; the endpoint passes when the status line arrives with an expected
+ * connection of its own (over TLS on a TLS cluster, verified as traffic is); the endpoint passes when the status line arrives with an expected
  * status (the rest of the response is not read). Only the status line is parsed.
  * Must never: use the cluster's traffic pool, or wait for a body.
  */
-import * as net from 'node:net';
+import { connectEndpoint } from '../connect';
 import { OneShot, type ProbeDone, type ProbeHandle, type Prober, type ProbeTarget } from './probe';
 
 export interface HttpProbeOptions {
@@ -42,11 +42,11 @@ export function httpProber(opts: HttpProbeOptions): Prober {
   return {
     type: 'http',
     start(target: ProbeTarget, done: ProbeDone): ProbeHandle {
-      const sock = net.connect({ host: target.host, port: target.port });
+      const { socket: sock, readyEvent } = connectEndpoint(target.host, target.port, target.tls ?? null);
       sock.setNoDelay(true);
       const shot = new OneShot(done, () => sock.destroy());
       let head = '';
-      sock.once('connect', () => sock.write(request));
+      sock.once(readyEvent, () => sock.write(request));
       sock.on('data', (chunk: Buffer) => {
         head += chunk.toString('latin1');
         for (;;) {

@@ -5,10 +5,13 @@
  * timers. Probes open connections of their own, never the cluster's traffic pools.
  * Must never: schedule anything, throw out of start(), or call `done` after cancel().
  */
+import type { UpstreamTls } from '../connect';
 
 export interface ProbeTarget {
   readonly host: string;
   readonly port: number;
+  /** The cluster's upstream TLS: probes connect as traffic does (handshake and verification). */
+  readonly tls?: UpstreamTls | null;
 }
 
 export interface ProbeHandle {
