@@ -160,18 +160,15 @@ export class VmInstance implements QueueOwner {
    * enforced after the fact: the instance is retired, which bounds the damage to one call.
    */
   invoke(fn: Fn, a = 0, b = 0, c = 0, d = 0, e = 0): number {
-    const tok = this.begin();
-    let ran = -1;
-    this.depth++;
+    const tok = this.enter();
     let r: number;
     try {
       r = fn(a, b, c, d, e);
-    } finally {
-      this.depth--;
-      if (tok > 0) ran = leaveGuest(tok);
+    } catch (err) {
+      this.exit(tok);
+      throw err;
     }
-    if (tok !== 0) this.judge(tok, ran);
-    this.memoryCheck();
+    this.settle(tok, this.exit(tok));
     return r >>> 0;
   }
 
@@ -192,14 +189,28 @@ export class VmInstance implements QueueOwner {
     return -1 - performance.now();
   }
 
-  /** Throws CallbackBudgetError when the call opened with `tok` overran (`ran`: the watchdog's finding). */
-  private judge(tok: number, ran: number): void {
+  /** Before a guest call: opens its budget (see begin()) and marks the host as inside the guest. */
+  private enter(): number {
+    const tok = this.begin();
+    this.depth++;
+    return tok;
+  }
+
+  /** After a guest call, returned or thrown: the watchdog's finding for it (ms over), or -1. */
+  private exit(tok: number): number {
+    this.depth--;
+    return tok > 0 ? leaveGuest(tok) : -1;
+  }
+
+  /** After a guest call returned: throws when it overran its budget or memory passed max_memory. */
+  private settle(tok: number, ran: number): void {
     if (tok > 0) {
       if (ran >= 0) throw new CallbackBudgetError(ran, this.budgetMs);
-      return;
+    } else if (tok < 0) {
+      const took = performance.now() - (-1 - tok);
+      if (took > this.budgetMs) throw new CallbackBudgetError(took, this.budgetMs);
     }
-    const took = performance.now() - (-1 - tok);
-    if (took > this.budgetMs) throw new CallbackBudgetError(took, this.budgetMs);
+    this.memoryCheck();
   }
 
   private memoryCheck(): void {
@@ -209,52 +220,43 @@ export class VmInstance implements QueueOwner {
 
   /** `fn(id)`; throws on a trap, an overrun budget or past max_memory. */
   call1(fn: Fn, id: number): number {
-    const tok = this.begin();
-    let ran = -1;
-    this.depth++;
+    const tok = this.enter();
     let r: number;
     try {
       r = fn(id);
-    } finally {
-      this.depth--;
-      if (tok > 0) ran = leaveGuest(tok);
+    } catch (err) {
+      this.exit(tok);
+      throw err;
     }
-    if (tok !== 0) this.judge(tok, ran);
-    this.memoryCheck();
+    this.settle(tok, this.exit(tok));
     return r >>> 0;
   }
 
   /** `fn(id, a)`, as call1. */
   call2(fn: Fn, id: number, a: number): number {
-    const tok = this.begin();
-    let ran = -1;
-    this.depth++;
+    const tok = this.enter();
     let r: number;
     try {
       r = fn(id, a);
-    } finally {
-      this.depth--;
-      if (tok > 0) ran = leaveGuest(tok);
+    } catch (err) {
+      this.exit(tok);
+      throw err;
     }
-    if (tok !== 0) this.judge(tok, ran);
-    this.memoryCheck();
+    this.settle(tok, this.exit(tok));
     return r >>> 0;
   }
 
   /** `fn(id, a, b)`, as call1. */
   call3(fn: Fn, id: number, a: number, b: number): number {
-    const tok = this.begin();
-    let ran = -1;
-    this.depth++;
+    const tok = this.enter();
     let r: number;
     try {
       r = fn(id, a, b);
-    } finally {
-      this.depth--;
-      if (tok > 0) ran = leaveGuest(tok);
+    } catch (err) {
+      this.exit(tok);
+      throw err;
     }
-    if (tok !== 0) this.judge(tok, ran);
-    this.memoryCheck();
+    this.settle(tok, this.exit(tok));
     return r >>> 0;
   }
 
