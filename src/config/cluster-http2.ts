@@ -6,20 +6,18 @@
  */
 import type { ClusterHttp2Config } from './types';
 import type { Issues, Reader } from './schema';
+import { HTTP2_DEFAULTS, MAX_WINDOW, readWindowSizes } from './http2';
 
 export const CLUSTER_HTTP2_KEYS = [
   'max_concurrent_streams', 'ping_interval', 'ping_timeout', 'initial_stream_window_size', 'initial_connection_window_size',
 ] as const;
 
-/** RFC 9113: flow-control windows are 31-bit. */
-const MAX_WINDOW = 2 ** 31 - 1;
-
 export const CLUSTER_HTTP2_DEFAULTS: Readonly<ClusterHttp2Config> = Object.freeze({
   max_concurrent_streams: 0,
   ping_interval_ms: 30_000,
   ping_timeout_ms: 10_000,
-  initial_stream_window_size: 256 * 1024,
-  initial_connection_window_size: 1024 * 1024,
+  initial_stream_window_size: HTTP2_DEFAULTS.initial_stream_window_size,
+  initial_connection_window_size: HTTP2_DEFAULTS.initial_connection_window_size,
 });
 
 /**
@@ -33,11 +31,7 @@ export function readClusterHttp2(issues: Issues, r: Reader, protocol: string, pa
     max_concurrent_streams: r.int('max_concurrent_streams', d.max_concurrent_streams, { min: 0, max: MAX_WINDOW }) ?? d.max_concurrent_streams,
     ping_interval_ms: r.duration('ping_interval', d.ping_interval_ms) ?? d.ping_interval_ms,
     ping_timeout_ms: r.duration('ping_timeout', d.ping_timeout_ms) ?? d.ping_timeout_ms,
-    initial_stream_window_size:
-      r.int('initial_stream_window_size', d.initial_stream_window_size, { min: 65_535, max: MAX_WINDOW }) ?? d.initial_stream_window_size,
-    initial_connection_window_size:
-      r.int('initial_connection_window_size', d.initial_connection_window_size, { min: 65_535, max: MAX_WINDOW }) ??
-      d.initial_connection_window_size,
+    ...readWindowSizes(r),
   };
 }
 

@@ -39,7 +39,19 @@ export const HTTP2_DEFAULTS = {
 };
 
 /** RFC 9113: flow-control windows are 31-bit; the initial stream window may not go below 65,535 here. */
-const MAX_WINDOW = 2 ** 31 - 1;
+export const MAX_WINDOW = 2 ** 31 - 1;
+
+/** The two receive windows a section advertises (listener `http2`, cluster `http2`). */
+export function readWindowSizes(r: Reader): { initial_stream_window_size: number; initial_connection_window_size: number } {
+  const d = HTTP2_DEFAULTS;
+  return {
+    initial_stream_window_size:
+      r.int('initial_stream_window_size', d.initial_stream_window_size, { min: 65_535, max: MAX_WINDOW }) ?? d.initial_stream_window_size,
+    initial_connection_window_size:
+      r.int('initial_connection_window_size', d.initial_connection_window_size, { min: 65_535, max: MAX_WINDOW }) ??
+      d.initial_connection_window_size,
+  };
+}
 
 /** Reads `listeners[i].http2`; `maxHeaderBytes` is the listener's limits.max_header_bytes. */
 export function readHttp2(issues: Issues, r: Reader, maxHeaderBytes: number): Http2ListenerConfig {
@@ -47,11 +59,7 @@ export function readHttp2(issues: Issues, r: Reader, maxHeaderBytes: number): Ht
   const out: Http2ListenerConfig = {
     max_concurrent_streams: r.int('max_concurrent_streams', d.max_concurrent_streams, { min: 1, max: MAX_WINDOW }) ?? d.max_concurrent_streams,
     max_header_list_size: r.int('max_header_list_size', maxHeaderBytes, { min: 1, max: 2 ** 32 - 1 }) ?? maxHeaderBytes,
-    initial_stream_window_size:
-      r.int('initial_stream_window_size', d.initial_stream_window_size, { min: 65_535, max: MAX_WINDOW }) ?? d.initial_stream_window_size,
-    initial_connection_window_size:
-      r.int('initial_connection_window_size', d.initial_connection_window_size, { min: 65_535, max: MAX_WINDOW }) ??
-      d.initial_connection_window_size,
+    ...readWindowSizes(r),
     stream_idle_timeout_ms: r.duration('stream_idle_timeout', d.stream_idle_timeout_ms) ?? d.stream_idle_timeout_ms,
     flood_window_ms: r.duration('flood_window', d.flood_window_ms) ?? d.flood_window_ms,
     max_resets: r.int('max_resets', d.max_resets, { min: 0 }) ?? d.max_resets,

@@ -177,23 +177,19 @@ export class VmInstance implements QueueOwner {
   // else by a clock read before and after.
 
   /**
-   * Opens the budget of a call: 0 when unjudged (unbudgeted, or nested in a guest call); the
-   * watchdog's sequence number (> 0); else -1 - performance.now() (< 0) to time it here.
+   * Before a guest call: marks the host as inside the guest and opens the call's budget — 0 when
+   * unjudged (unbudgeted, or nested in a guest call); the watchdog's sequence number (> 0); else
+   * -1 - performance.now() (< 0) to time it here.
    */
-  private begin(): number {
-    if (this.depth !== 0 || this.budgetMs <= 0) return 0;
+  private enter(): number {
+    const outer = this.depth === 0;
+    this.depth++;
+    if (!outer || this.budgetMs <= 0) return 0;
     if (this.watched) {
       const s = enterGuest(this.budgetMs);
       if (s !== 0) return s;
     }
     return -1 - performance.now();
-  }
-
-  /** Before a guest call: opens its budget (see begin()) and marks the host as inside the guest. */
-  private enter(): number {
-    const tok = this.begin();
-    this.depth++;
-    return tok;
   }
 
   /** After a guest call, returned or thrown: the watchdog's finding for it (ms over), or -1. */

@@ -5,10 +5,9 @@
  * RpcCodec (Dubbo, Bolt, user codecs).
  * Must never: use the cluster's traffic pool, or read past the first frame.
  */
-import { connectEndpoint } from '../connect';
 import type { RpcCodec } from '../../api/rpc';
 import { FrameError } from '../../api/rpc';
-import { OneShot, type ProbeDone, type ProbeHandle, type Prober, type ProbeTarget } from './probe';
+import { openProbeSocket, type ProbeDone, type ProbeHandle, type Prober, type ProbeTarget } from './probe';
 
 /** Largest heartbeat response accepted. */
 const MAX_FRAME = 64 * 1024;
@@ -25,9 +24,7 @@ export function heartbeatProber(codec: RpcCodec): Prober {
   return {
     type: 'heartbeat',
     start(target: ProbeTarget, done: ProbeDone): ProbeHandle {
-      const { socket: sock, readyEvent } = connectEndpoint(target.host, target.port, target.tls ?? null);
-      sock.setNoDelay(true);
-      const shot = new OneShot(done, () => sock.destroy());
+      const { sock, readyEvent, shot } = openProbeSocket(target, done, 'connection closed before a heartbeat response');
       const id = takeId();
       let buf: Buffer = Buffer.alloc(0);
       sock.once(readyEvent, () => {
@@ -64,8 +61,6 @@ export function heartbeatProber(codec: RpcCodec): Prober {
         if (String(got) !== String(id)) return shot.finish(false, `heartbeat response for id ${String(got)}, sent ${id}`);
         shot.finish(true);
       });
-      sock.once('error', (err: Error) => shot.finish(false, err.message));
-      sock.once('close', () => shot.finish(false, 'connection closed before a heartbeat response'));
       return shot;
     },
   };

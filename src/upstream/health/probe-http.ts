@@ -1,11 +1,11 @@
 /**
  * The `http` health check: `GET <path> HTTP/1.1` with `Host: <host>` and `Connection: close` on a
- * connection of its own (over TLS on a TLS cluster, verified as traffic is); the endpoint passes when the status line arrives with an expected
- * status (the rest of the response is not read). Only the status line is parsed.
+ * connection of its own (over TLS on a TLS cluster, verified as traffic is); the endpoint passes
+ * when the status line arrives with an expected status (the rest of the response is not read).
+ * Only the status line is parsed.
  * Must never: use the cluster's traffic pool, or wait for a body.
  */
-import { connectEndpoint } from '../connect';
-import { OneShot, type ProbeDone, type ProbeHandle, type Prober, type ProbeTarget } from './probe';
+import { openProbeSocket, type ProbeDone, type ProbeHandle, type Prober, type ProbeTarget } from './probe';
 
 export interface HttpProbeOptions {
   readonly path: string;
@@ -42,9 +42,7 @@ export function httpProber(opts: HttpProbeOptions): Prober {
   return {
     type: 'http',
     start(target: ProbeTarget, done: ProbeDone): ProbeHandle {
-      const { socket: sock, readyEvent } = connectEndpoint(target.host, target.port, target.tls ?? null);
-      sock.setNoDelay(true);
-      const shot = new OneShot(done, () => sock.destroy());
+      const { sock, readyEvent, shot } = openProbeSocket(target, done, 'connection closed before a status line');
       let head = '';
       sock.once(readyEvent, () => sock.write(request));
       sock.on('data', (chunk: Buffer) => {
@@ -70,8 +68,6 @@ export function httpProber(opts: HttpProbeOptions): Prober {
           head = head.slice(end + 4);
         }
       });
-      sock.once('error', (err: Error) => shot.finish(false, err.message));
-      sock.once('close', () => shot.finish(false, 'connection closed before a status line'));
       return shot;
     },
   };

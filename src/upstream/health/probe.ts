@@ -5,7 +5,8 @@
  * timers. Probes open connections of their own, never the cluster's traffic pools.
  * Must never: schedule anything, throw out of start(), or call `done` after cancel().
  */
-import type { UpstreamTls } from '../connect';
+import type * as net from 'node:net';
+import { connectEndpoint, type UpstreamTls } from '../connect';
 
 export interface ProbeTarget {
   readonly host: string;
@@ -56,4 +57,25 @@ export class OneShot implements ProbeHandle {
       // ignore
     }
   }
+}
+
+/** A probe's own connection to `target` (TLS when the cluster has it) with its verdict bookkeeping. */
+export interface ProbeSocket {
+  readonly sock: net.Socket;
+  /** `connect`, or `secureConnect` once the handshake and verification passed. */
+  readonly readyEvent: 'connect' | 'secureConnect';
+  readonly shot: OneShot;
+}
+
+/**
+ * Opens the probe's connection: a socket error or a close before a verdict fails the probe
+ * (`closedDetail` says what was still awaited); the verdict or a cancel destroys the socket.
+ */
+export function openProbeSocket(target: ProbeTarget, done: ProbeDone, closedDetail: string): ProbeSocket {
+  const { socket: sock, readyEvent } = connectEndpoint(target.host, target.port, target.tls ?? null);
+  sock.setNoDelay(true);
+  const shot = new OneShot(done, () => sock.destroy());
+  sock.once('error', (err: Error) => shot.finish(false, err.message));
+  sock.once('close', () => shot.finish(false, closedDetail));
+  return { sock, readyEvent, shot };
 }
