@@ -52,9 +52,28 @@ function isFresh(name) {
 }
 
 let ascPromise = null;
+/** asc's own library files (name → source), as loaded, before any compile added to them. */
+let baseLibrary = null;
 function loadAsc() {
-  if (ascPromise === null) ascPromise = import('assemblyscript/asc').then((m) => m.default ?? m);
+  if (ascPromise === null) {
+    ascPromise = import('assemblyscript/asc').then((m) => {
+      const asc = m.default ?? m;
+      baseLibrary = { ...asc.libraryFiles };
+      return asc;
+    });
+  }
   return ascPromise;
+}
+
+/**
+ * asc adds the files of a compile's custom `lib` folders (the wasi-shim's, for a third-party SDK
+ * build) to its module-wide library and parses them in every later compile of the process, where
+ * their imports no longer resolve. Each compile starts from asc's own library.
+ */
+function resetLibrary(asc) {
+  const lib = asc.libraryFiles;
+  for (const k of Object.keys(lib)) if (!(k in baseLibrary)) delete lib[k];
+  Object.assign(lib, baseLibrary);
 }
 
 /**
@@ -63,6 +82,7 @@ function loadAsc() {
  */
 async function compile(entry, outFile, options = ASC_OPTIONS) {
   const asc = await loadAsc();
+  resetLibrary(asc);
   const tmp = `${outFile}.${process.pid}.${Date.now()}.tmp`;
   let messages = '';
   const sink = { write(s) { messages += String(s); return true; } };
