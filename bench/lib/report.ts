@@ -80,6 +80,27 @@ export function summarize(results: TargetResult[], reference: string | null): Ta
   return rows;
 }
 
+/**
+ * The ratio rps(target) / rps(reference) of each round both completed (rounds are interleaved, so
+ * a round's two runs saw the same machine state): min, median and max, or null with no such round.
+ * The spread says how far one round's ratio can be trusted on this machine.
+ */
+export function pairedRatios(results: TargetResult[], name: string, reference: string): { min: number; median: number; max: number; n: number } | null {
+  const of = (n: string) => results.find((t) => t.name === n);
+  const t = of(name);
+  const ref = of(reference);
+  if (t === undefined || ref === undefined) return null;
+  const refByRound = new Map<number, number>();
+  for (const r of ref.runs) if (r.ok && r.measurement && r.measurement.rps > 0) refByRound.set(r.round, r.measurement.rps);
+  const ratios: number[] = [];
+  for (const r of t.runs) {
+    const base = refByRound.get(r.round);
+    if (base !== undefined && r.ok && r.measurement) ratios.push(r.measurement.rps / base);
+  }
+  if (ratios.length === 0) return null;
+  return { min: Math.min(...ratios), median: median(ratios), max: Math.max(...ratios), n: ratios.length };
+}
+
 /** A number with thousands separators and `digits` decimals, or — when not finite. */
 export const num = (x: number, digits = 0): string =>
   Number.isFinite(x) ? x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '—';

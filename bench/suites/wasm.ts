@@ -20,7 +20,7 @@ import { performance } from 'node:perf_hooks';
 import { versionOf, which } from '../lib/children';
 import { switchyardHttpConfig } from '../lib/peer-configs';
 import { jsonConfig, startSwitchyard, switchyardMissing } from '../lib/peer-start';
-import { environment, markdownTable, summarize, writeReport } from '../lib/report';
+import { environment, markdownTable, pairedRatios, summarize, writeReport } from '../lib/report';
 import type { TargetDef } from '../lib/rounds';
 import type { SuiteContext, SuiteRunner } from '../lib/suite';
 import { benchCommand, pinNote, probeGet, runSuiteRounds, startLoadCpuNode, wrkMeasure } from '../lib/suite-kit';
@@ -221,12 +221,19 @@ async function run(ctx: SuiteContext): Promise<void> {
   const micro = iterations > 0 ? await microBench(modules, iterations) : {};
   const rows = summarize(results, 'none');
   const none = rows.find((r) => r.name === 'none');
-  const lines = ['## WASM filter cost', '', '| target | × none | host overhead µs/request (wrk) | hooks in a loop µs/request (− none) |', '|---|---:|---:|---:|'];
+  const lines = [
+    '## WASM filter cost',
+    '',
+    '| target | × none | × none, paired rounds (min–max) | host overhead µs/request (wrk) | hooks in a loop µs/request (− none) |',
+    '|---|---:|---:|---:|---:|',
+  ];
   for (const r of rows) {
     const over = none && none.rps > 0 && r.rps > 0 ? (1 / r.rps - 1 / none.rps) * 1e6 : NaN;
     const m = micro[r.name];
     const delta = m === undefined || micro.none === undefined ? '—' : `${m.toFixed(2)} (${(m - micro.none).toFixed(2)})`;
-    lines.push(`| ${r.name} | ${Number.isFinite(r.ratio) ? r.ratio.toFixed(3) : '—'} | ${Number.isFinite(over) ? over.toFixed(2) : '—'} | ${delta} |`);
+    const p = pairedRatios(results, r.name, 'none');
+    const paired = p === null ? '—' : `${p.median.toFixed(3)} (${p.min.toFixed(3)}–${p.max.toFixed(3)})`;
+    lines.push(`| ${r.name} | ${Number.isFinite(r.ratio) ? r.ratio.toFixed(3) : '—'} | ${paired} | ${Number.isFinite(over) ? over.toFixed(2) : '—'} | ${delta} |`);
   }
   lines.push('', 'Target: add-header costs at most 5% of throughput (× none ≥ 0.95) and under 5 µs per request.', '');
   const pin = pinNote(ctx, 'wrk and upstream');
@@ -238,6 +245,7 @@ async function run(ctx: SuiteContext): Promise<void> {
       `wrk -t1 -c${ctx.connections} -d${ctx.durationS}s --latency, GET /, ${bodyBytes}-byte body, HTTP/1.1 keep-alive; ${pin}`,
       'targets: switchyard with no filter (none), with a TypeScript filter that does nothing (noop-ts: the filter chain alone), with a project-SDK module whose callbacks all return at once (noop-wasm: the host floor, no host calls), the add-header example built with the project SDK, the same edits built with @gcoredev/proxy-wasm-sdk-as',
       `${ctx.rounds} interleaved round(s), ${ctx.warmupS}s warm-up, each proxy started fresh per run; medians over rounds`,
+      'paired rounds: each round\'s req/s ÷ the same round\'s none req/s (median, min–max): the spread shows what one round can resolve on this machine',
       'host overhead µs/request = (1/rps_filter − 1/rps_none) × 1e6 on the pinned proxy core',
       `hooks in a loop: ${iterations} iterations in the harness process (load CPU) of context create, request headers, response headers, log, delete`,
     ],
