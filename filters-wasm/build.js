@@ -68,7 +68,8 @@ function loadAsc() {
 /**
  * asc adds the files of a compile's custom `lib` folders (the wasi-shim's, for a third-party SDK
  * build) to its module-wide library and parses them in every later compile of the process, where
- * their imports no longer resolve. Each compile starts from asc's own library.
+ * their imports no longer resolve. Each compile starts from asc's own library (so compiles in one
+ * process must not overlap — callers here await each one).
  */
 function resetLibrary(asc) {
   const lib = asc.libraryFiles;
