@@ -5,32 +5,12 @@
  */
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConfigText } from '../../src/config/load';
-import { ConfigError, type ConfigIssue } from '../../src/api/errors';
 import { CLUSTER_HTTP2_DEFAULTS, http2PoolOptions } from '../../src/config/cluster-http2';
 import { registerH2Codecs } from '../fixtures/grpc/h2-peers';
+import { configIssues, oneClusterConfig } from '../fixtures/config-issues';
 
-function config(cluster: Record<string, unknown>) {
-  return parseConfigText(
-    JSON.stringify({
-      admin: false,
-      access_log: false,
-      listeners: [{ name: 'web', address: '127.0.0.1:0', protocol: 'http', routes: [{ match: { prefix: '/' }, cluster: 'api' }] }],
-      clusters: [{ name: 'api', protocol: 'http2', endpoints: [{ address: '127.0.0.1:9001' }], ...cluster }],
-    }),
-    { format: 'json' },
-  );
-}
-
-function issues(cluster: Record<string, unknown>): string[] {
-  try {
-    config(cluster);
-  } catch (e) {
-    assert.ok(e instanceof ConfigError, String(e));
-    return (e as ConfigError).issues.map((i: ConfigIssue) => `${i.path}: ${i.message}`);
-  }
-  return [];
-}
+const config = (cluster: Record<string, unknown>) => oneClusterConfig({ protocol: 'http2', ...cluster });
+const issues = (cluster: Record<string, unknown>) => configIssues(() => config(cluster));
 
 describe('cluster http2 options', () => {
   before(() => registerH2Codecs());

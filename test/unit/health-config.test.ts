@@ -4,33 +4,14 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConfigText } from '../../src/config/load';
-import { ConfigError, type ConfigIssue } from '../../src/api/errors';
 import { registerCodec, registry } from '../../src/api';
 import { exampleCodec } from '../../protocols/example/codec';
 import { installRpcAdapter } from '../../src/rpc';
 
-function config(cluster: Record<string, unknown>) {
-  return parseConfigText(
-    JSON.stringify({
-      admin: false,
-      access_log: false,
-      listeners: [{ name: 'web', address: '127.0.0.1:0', routes: [{ match: { prefix: '/' }, cluster: 'api' }] }],
-      clusters: [{ name: 'api', endpoints: [{ address: '127.0.0.1:9001' }], ...cluster }],
-    }),
-    { format: 'json' },
-  );
-}
+import { configIssues, oneClusterConfig } from '../fixtures/config-issues';
 
-function issues(cluster: Record<string, unknown>): string[] {
-  try {
-    config(cluster);
-  } catch (e) {
-    assert.ok(e instanceof ConfigError, String(e));
-    return (e as ConfigError).issues.map((i: ConfigIssue) => `${i.path}: ${i.message}`);
-  }
-  assert.fail('expected a ConfigError');
-}
+const config = (cluster: Record<string, unknown>) => oneClusterConfig(cluster);
+const issues = (cluster: Record<string, unknown>) => configIssues(() => config(cluster));
 
 describe('health_check config', () => {
   it('fills Envoy-like defaults; host defaults to the cluster name', () => {

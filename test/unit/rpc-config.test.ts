@@ -4,34 +4,17 @@
  */
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConfigText } from '../../src/config/load';
-import { ConfigError, type ConfigIssue } from '../../src/api/errors';
 import { registerCodec, registry } from '../../src/api';
 import { exampleCodec } from '../../protocols/example/codec';
 import { installRpcAdapter } from '../../src/rpc';
 import { RPC_DEFAULTS, rpcPoolOptions } from '../../src/config/rpc';
 
-function config(cluster: Record<string, unknown>, limits?: Record<string, unknown>) {
-  return parseConfigText(
-    JSON.stringify({
-      admin: false,
-      access_log: false,
-      listeners: [{ name: 'rpc', address: '127.0.0.1:0', protocol: 'example', routes: [{ match: { service: 'a' }, cluster: 'api' }], ...(limits ? { limits } : {}) }],
-      clusters: [{ name: 'api', protocol: 'example', endpoints: [{ address: '127.0.0.1:9001' }], ...cluster }],
-    }),
-    { format: 'json' },
-  );
-}
+import { configIssues, oneClusterConfig } from '../fixtures/config-issues';
 
-function issues(cluster: Record<string, unknown>, limits?: Record<string, unknown>): string[] {
-  try {
-    config(cluster, limits);
-  } catch (e) {
-    assert.ok(e instanceof ConfigError, String(e));
-    return (e as ConfigError).issues.map((i: ConfigIssue) => `${i.path}: ${i.message}`);
-  }
-  return [];
+function config(cluster: Record<string, unknown>, limits?: Record<string, unknown>) {
+  return oneClusterConfig({ protocol: 'example', ...cluster }, { protocol: 'example', match: { service: 'a' }, listener: limits ? { limits } : {} });
 }
+const issues = (cluster: Record<string, unknown>, limits?: Record<string, unknown>) => configIssues(() => config(cluster, limits));
 
 describe('cluster rpc options', () => {
   before(() => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseConfigText } from '../../src/config/load';
-import { ConfigError } from '../../src/api/errors';
+import { configIssues } from '../fixtures/config-issues';
 import { registerBuiltins } from '../../src/builtins';
 import { tlsFixture, scratchDir, type TlsFixture } from '../fixtures/tls';
 
@@ -38,15 +38,7 @@ ${clusterTls ? `    tls: ${clusterTls}` : ''}
 `;
 }
 
-function errors(text: string): string[] {
-  try {
-    parseConfigText(text, { format: 'yaml', baseDir: fx.dir });
-  } catch (e) {
-    assert.ok(e instanceof ConfigError, String(e));
-    return e.issues.map((i) => `${i.path}: ${i.message}`);
-  }
-  return [];
-}
+const errors = (text: string): string[] => configIssues(() => parseConfigText(text, { format: 'yaml', baseDir: fx.dir }));
 
 test('a full listener tls section: names lower-cased, relative paths resolved, defaults filled', () => {
   const c = parseConfigText(
