@@ -11,10 +11,8 @@ import assert from 'node:assert/strict';
 import * as http2 from 'node:http2';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { registerFilter, registry } from '../../src/api';
-import { wasmFilterFactory } from '../../src/wasm';
-import { startProxy, type Running } from '../fixtures/harness';
-import { build as sdkBuild } from '../fixtures/wasm-sdk/load';
+import type { Running } from '../fixtures/harness';
+import { startH2AddHeaderProxy } from '../fixtures/wasm-h2-proxy';
 import { h2request } from '../fixtures/grpc/h2-peers';
 
 describe('HTTP/2 legs drop header fields a filter set that HTTP/2 cannot carry', () => {
@@ -23,8 +21,6 @@ describe('HTTP/2 legs drop header fields a filter set that HTTP/2 cannot carry',
   const seen: http2.IncomingHttpHeaders[] = [];
 
   before(async () => {
-    if (registry.filter('wasm') === undefined) registerFilter(wasmFilterFactory);
-    const [example] = await sdkBuild.buildAll({ names: ['add-header'] });
     upstream = http2.createServer();
     upstream.on('stream', (stream, headers) => {
       seen.push(headers);
@@ -33,30 +29,20 @@ describe('HTTP/2 legs drop header fields a filter set that HTTP/2 cannot carry',
     });
     upstream.listen(0, '127.0.0.1');
     await once(upstream, 'listening');
-    const configuration = JSON.stringify({
-      request_headers_to_add: [
-        { name: 'x-split', value: 'a\r\nx-evil: 1' },
-        { name: 'x-nul', value: 'a\u0000b' },
-        { name: 'x-good', value: 'fine' },
-      ],
-      response_headers_to_add: [
-        { name: 'x-split-back', value: 'b\nx-evil-back: 1' },
-        { name: 'x-good-back', value: 'also fine' },
-      ],
-    });
-    proxy = await startProxy(`
-admin: null
-access_log: false
-listeners:
-  - name: h2
-    address: 127.0.0.1:0
-    protocol: http2
-    filters:
-      - { name: wasm, config: { module: ${JSON.stringify(example.file)}, configuration: ${JSON.stringify(configuration)} } }
-    routes: [{ match: { prefix: / }, cluster: up }]
-clusters:
-  - { name: up, protocol: http2, endpoints: [{ address: 127.0.0.1:${(upstream.address() as AddressInfo).port} }] }
-`);
+    proxy = await startH2AddHeaderProxy(
+      {
+        request_headers_to_add: [
+          { name: 'x-split', value: 'a\r\nx-evil: 1' },
+          { name: 'x-nul', value: 'a\u0000b' },
+          { name: 'x-good', value: 'fine' },
+        ],
+        response_headers_to_add: [
+          { name: 'x-split-back', value: 'b\nx-evil-back: 1' },
+          { name: 'x-good-back', value: 'also fine' },
+        ],
+      },
+      { address: `127.0.0.1:${(upstream.address() as AddressInfo).port}`, protocol: 'http2' },
+    );
   });
 
   after(async () => {

@@ -6,10 +6,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http2 from 'node:http2';
-import { registerFilter, registry } from '../../src/api';
-import { wasmFilterFactory } from '../../src/wasm';
-import { startProxy, startUpstream, type Running, type Upstream } from '../fixtures/harness';
-import { build as sdkBuild } from '../fixtures/wasm-sdk/load';
+import { startUpstream, type Running, type Upstream } from '../fixtures/harness';
+import { startH2AddHeaderProxy } from '../fixtures/wasm-h2-proxy';
 
 describe('wasm add-header on HTTP/2 downstream traffic', () => {
   let up: Upstream;
@@ -17,28 +15,16 @@ describe('wasm add-header on HTTP/2 downstream traffic', () => {
   let session: http2.ClientHttp2Session;
 
   before(async () => {
-    if (registry.filter('wasm') === undefined) registerFilter(wasmFilterFactory);
-    const [[example], upstream] = await Promise.all([sdkBuild.buildAll({ names: ['add-header'] }), startUpstream(undefined, 'h1')]);
-    up = upstream;
-    const configuration = JSON.stringify({
-      request_headers_to_add: [{ name: 'x-via-wasm', value: 'h2' }],
-      request_headers_to_remove: ['x-secret'],
-      response_headers_to_add: [{ name: 'x-served-by', value: 'wasm', append: false }],
-      response_headers_to_remove: ['x-upstream'],
-    });
-    proxy = await startProxy(`
-admin: null
-access_log: false
-listeners:
-  - name: h2
-    address: 127.0.0.1:0
-    protocol: http2
-    filters:
-      - { name: wasm, config: { module: ${JSON.stringify(example.file)}, configuration: ${JSON.stringify(configuration)} } }
-    routes: [{ match: { prefix: / }, cluster: up }]
-clusters:
-  - { name: up, endpoints: [{ address: ${up.address} }] }
-`);
+    up = await startUpstream(undefined, 'h1');
+    proxy = await startH2AddHeaderProxy(
+      {
+        request_headers_to_add: [{ name: 'x-via-wasm', value: 'h2' }],
+        request_headers_to_remove: ['x-secret'],
+        response_headers_to_add: [{ name: 'x-served-by', value: 'wasm', append: false }],
+        response_headers_to_remove: ['x-upstream'],
+      },
+      { address: up.address },
+    );
     session = http2.connect(`http://127.0.0.1:${proxy.port}`);
     session.on('error', () => {});
   });
