@@ -8,8 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
-import { once } from 'node:events';
-import { startProxy, type Running } from '../fixtures/harness';
+import { listenLocal, startProxy, type Running } from '../fixtures/harness';
 
 const BODY = Buffer.alloc(1024 * 1024, 0x62);
 
@@ -46,9 +45,7 @@ describe('HTTP/1.1 upstream connection reused after a paused response', () => {
       sock.on('error', () => {});
       sock.on('close', () => sockets.delete(sock));
     });
-    up.listen(0, '127.0.0.1');
-    await once(up, 'listening');
-    const address = `127.0.0.1:${(up.address() as net.AddressInfo).port}`;
+    const address = `127.0.0.1:${await listenLocal(up)}`;
     proxy = await startProxy(`
 admin: null
 access_log: false

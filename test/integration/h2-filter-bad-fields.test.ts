@@ -9,9 +9,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http2 from 'node:http2';
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
-import type { Running } from '../fixtures/harness';
+import { listenLocal, type Running } from '../fixtures/harness';
 import { startH2AddHeaderProxy } from '../fixtures/wasm-h2-proxy';
 import { h2request } from '../fixtures/grpc/h2-peers';
 
@@ -27,8 +25,7 @@ describe('HTTP/2 legs drop header fields a filter set that HTTP/2 cannot carry',
       stream.respond({ ':status': 200, 'content-type': 'text/plain' });
       stream.end('ok');
     });
-    upstream.listen(0, '127.0.0.1');
-    await once(upstream, 'listening');
+    const port = await listenLocal(upstream);
     proxy = await startH2AddHeaderProxy(
       {
         request_headers_to_add: [
@@ -41,7 +38,7 @@ describe('HTTP/2 legs drop header fields a filter set that HTTP/2 cannot carry',
           { name: 'x-good-back', value: 'also fine' },
         ],
       },
-      { address: `127.0.0.1:${(upstream.address() as AddressInfo).port}`, protocol: 'http2' },
+      { address: `127.0.0.1:${port}`, protocol: 'http2' },
     );
   });
 

@@ -10,10 +10,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as https from 'node:https';
 import * as http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
-import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
-import { metricValue, request, startProxy, type Running } from '../fixtures/harness';
+import { listenLocal, metricValue, request, startProxy, type Running } from '../fixtures/harness';
 import { tlsFixture, type TlsFixture } from '../fixtures/tls';
 
 async function until(cond: () => Promise<boolean>, what: string, ms = 5000): Promise<void> {
@@ -55,10 +53,7 @@ describe('health checks on TLS clusters', () => {
         stream.end(SERVING);
       });
     });
-    for (const s of [h1, h2]) s.listen(0, '127.0.0.1');
-    await Promise.all([once(h1, 'listening'), once(h2, 'listening')]);
-    const p1 = (h1.address() as AddressInfo).port;
-    const p2 = (h2.address() as AddressInfo).port;
+    const [p1, p2] = await Promise.all([listenLocal(h1), listenLocal(h2)]);
     const hc = 'interval: 100ms, timeout: 90ms, healthy_threshold: 1, unhealthy_threshold: 1';
     proxy = await startProxy(
       `

@@ -2,11 +2,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as https from 'node:https';
 import * as http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
-import { startProxy, request, metricValue, type Running } from '../fixtures/harness';
+import { listenLocal, startProxy, request, metricValue, type Running } from '../fixtures/harness';
 import { tlsFixture, h2Request, httpsRequest, type TlsFixture } from '../fixtures/tls';
 
 let fx: TlsFixture;
@@ -36,12 +34,6 @@ function seen(socket: TLSSocket, extra: Partial<Seen>): string {
   return JSON.stringify(s);
 }
 
-async function listen(server: https.Server | http2.Http2SecureServer): Promise<number> {
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return (server.address() as AddressInfo).port;
-}
-
 before(async () => {
   fx = await tlsFixture();
   const cert = await readFile(fx.upstream.cert);
@@ -54,7 +46,7 @@ before(async () => {
   mtlsServer = https.createServer({ cert, key, ca, requestCert: true, rejectUnauthorized: true }, (req, res) =>
     res.end(seen(req.socket as TLSSocket, {})),
   );
-  const [p1, p2, p3] = await Promise.all([listen(h1Server), listen(h2Server), listen(mtlsServer)]);
+  const [p1, p2, p3] = await Promise.all([listenLocal(h1Server), listenLocal(h2Server), listenLocal(mtlsServer)]);
   proxy = await startProxy(
     `
 admin: { address: 127.0.0.1:0 }
