@@ -14,7 +14,7 @@ import { once } from 'node:events';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { closedPort, request, startProxy, startUpstream, type Running, type Upstream } from '../fixtures/harness';
-import { h2request, registerH2Codecs, startH2Upstream, until, type H2Upstream } from '../fixtures/grpc/h2-peers';
+import { h2request, registerH2Codecs, startH2Upstream, until, untilStill, type H2Upstream } from '../fixtures/grpc/h2-peers';
 
 const execFileP = promisify(execFile);
 const MB = 1024 * 1024;
@@ -280,13 +280,7 @@ clusters:
     await once(req, 'response');
     req.pause();
     // Wait until the upstream stops making progress (flow-control windows full on every hop).
-    let last = -1;
-    await until(() => {
-      const now = stall.written;
-      const stuck = now === last && now > 0;
-      last = now;
-      return stuck;
-    }, 'the upstream to stall');
+    const last = await untilStill(() => stall.written, 'the upstream to stall');
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(stall.written, last, 'the upstream is blocked, not writing');
     assert.ok(last < 24 * MB, `upstream wrote ${(last / MB).toFixed(1)} MB into a stalled client`);
@@ -310,12 +304,7 @@ clusters:
         if (!req.write(chunk)) await new Promise((r) => req.once('drain', r));
       }
     })();
-    let last = -1;
-    await until(() => {
-      const stuck = accepted === last && accepted > 0;
-      last = accepted;
-      return stuck;
-    }, 'the client to stall');
+    const last = await untilStill(() => accepted, 'the client to stall');
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(accepted, last, 'the client is blocked, not writing');
     assert.ok(last < 16 * MB, `the client pushed ${(last / MB).toFixed(1)} MB into a stalled upstream`);
